@@ -1,0 +1,121 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SOCKSCore
+import ServiceLifecycle
+
+/// The SOCKS4, SOCKS4a and SOCKS5 server: one or more listeners, each accepting all three versions.
+///
+/// As a `Service` it runs until graceful shutdown (SIGTERM or SIGINT under a `ServiceGroup`), then stops
+/// accepting, lets open sessions finish up to the drain timeout, and closes what is left.
+public final class CalzinoServer: Service, Sendable {
+    private let configuration: CalzinoServerConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let accessLogger: Logger
+    private let registry = SessionRegistry()
+    private let listenerChannels = NIOLockedValueBox<[any Channel]>([])
+
+    public init(
+        configuration: CalzinoServerConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "calzino"),
+        accessLogger: Logger = Logger(label: "calzino.access")
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.accessLogger = accessLogger
+    }
+
+    /// The number of client connections open now.
+    public var openSessions: Int { self.registry.count }
+
+    /// Binds every listener; returns the bound addresses (a port 0 becomes the real port).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        let settings = SessionSettings(
+            handshakeTimeout: self.configuration.handshakeTimeout,
+            connectTimeout: self.configuration.connectTimeout,
+            idleTimeout: self.configuration.idleTimeout,
+            acceptedMethods: [.noAuthenticationRequired],
+            dialer: self.configuration.dialer,
+            logger: self.logger,
+            accessLogger: self.accessLogger
+        )
+        var bound: [SocketAddress] = []
+        let all = self.configuration.listeners.map { ($0, false) } + self.configuration.optionalListeners.map { ($0, true) }
+        for (address, optional) in all {
+            do {
+                let channel = try await self.bind(address, settings: settings)
+                self.listenerChannels.withLockedValue { $0.append(channel) }
+                if let local = channel.localAddress {
+                    bound.append(local)
+                    self.logger.info("listening", metadata: ["address": "\(SessionRecord.format(local))"])
+                }
+            } catch where optional {
+                self.logger.warning(
+                    "optional listener not started",
+                    metadata: ["address": "\(SessionRecord.format(address))", "error": "\(error)"]
+                )
+            } catch {
+                await self.closeListeners()
+                throw error
+            }
+        }
+        return bound
+    }
+
+    /// Stops accepting, waits for open sessions up to the drain timeout, then closes the rest.
+    public func shutdown() async {
+        await self.closeListeners()
+        let open = self.registry.count
+        if open > 0 {
+            self.logger.info("draining", metadata: ["sessions": "\(open)", "timeout": "\(self.configuration.drainTimeout)"])
+        }
+        let left = await self.registry.drain(until: .now() + self.configuration.drainTimeout)
+        if left > 0 {
+            self.logger.notice("drain deadline passed, closing sessions", metadata: ["sessions": "\(left)"])
+            self.registry.closeAll()
+            _ = await self.registry.drain(until: .now() + .seconds(2))
+        }
+        self.logger.info("stopped")
+    }
+
+    public func run() async throws {
+        try await self.start()
+        // Returns on graceful shutdown; throws on cancellation. Either way the server stops the same way.
+        try? await gracefulShutdown()
+        await self.shutdown()
+    }
+
+    private func bind(_ address: SocketAddress, settings: SessionSettings) async throws -> any Channel {
+        let registry = self.registry
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    registry.add(channel)
+                    let record = SessionRecord(clientAddress: channel.remoteAddress)
+                    try channel.pipeline.syncOperations.addHandler(
+                        SOCKSServerHandshakeHandler(settings: settings, record: record)
+                    )
+                }
+            }
+            .bind(to: address)
+            .get()
+    }
+
+    private func closeListeners() async {
+        let channels = self.listenerChannels.withLockedValue { channels in
+            defer { channels = [] }
+            return channels
+        }
+        for channel in channels {
+            try? await channel.close()
+        }
+    }
+}

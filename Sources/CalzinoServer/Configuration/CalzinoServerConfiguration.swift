@@ -1,0 +1,49 @@
+import NIOCore
+import SOCKSCore
+
+/// Everything a ``CalzinoServer`` needs to run. The defaults are the embedded default configuration:
+/// loopback only, no authentication.
+public struct CalzinoServerConfiguration: Sendable {
+    /// The addresses to listen on.
+    public var listeners: [SocketAddress]
+    /// Listeners that may fail to bind without stopping the server (the default `[::1]` on a host without
+    /// IPv6).
+    public var optionalListeners: [SocketAddress]
+    /// From accept to the reply: a client that sends half a request and goes silent is closed.
+    public var handshakeTimeout: TimeAmount
+    /// For the outbound connect, over all addresses of a name.
+    public var connectTimeout: TimeAmount
+    /// A relayed session in which no byte moves for this long is closed; `nil` disables it.
+    public var idleTimeout: TimeAmount?
+    /// On graceful shutdown, how long open sessions may go on before they are closed.
+    public var drainTimeout: TimeAmount
+    /// How CONNECT reaches its destination.
+    public var dialer: any SOCKSDialer
+
+    public static let defaultPort = 1080
+
+    public static var defaultListeners: [SocketAddress] {
+        [
+            try? SocketAddress(ipAddress: "127.0.0.1", port: defaultPort),
+            try? SocketAddress(ipAddress: "::1", port: defaultPort),
+        ].compactMap { $0 }
+    }
+
+    public init(
+        listeners: [SocketAddress] = CalzinoServerConfiguration.defaultListeners,
+        optionalListeners: [SocketAddress] = [],
+        handshakeTimeout: TimeAmount = .seconds(10),
+        connectTimeout: TimeAmount = .seconds(10),
+        idleTimeout: TimeAmount? = .hours(1),
+        drainTimeout: TimeAmount = .seconds(30),
+        dialer: any SOCKSDialer = DirectDialer()
+    ) {
+        self.listeners = listeners
+        self.optionalListeners = optionalListeners
+        self.handshakeTimeout = handshakeTimeout
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.drainTimeout = drainTimeout
+        self.dialer = dialer
+    }
+}

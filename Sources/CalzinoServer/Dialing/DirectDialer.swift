@@ -1,0 +1,30 @@
+import NIOCore
+import NIOPosix
+import SOCKSCore
+
+/// Connects straight to the destination: an address as given, a name through happy eyeballs (RFC 8305) over
+/// every address the resolver returns, both families racing.
+public struct DirectDialer: SOCKSDialer {
+    /// Makes the resolver for one connection attempt; NIO's happy-eyeballs connector asks it for A and AAAA.
+    public typealias ResolverFactory = @Sendable (any EventLoop) -> any Resolver & Sendable
+
+    private let makeResolver: ResolverFactory
+
+    public init(resolver: @escaping ResolverFactory = { ConcurrentResolver(eventLoop: $0) }) {
+        self.makeResolver = resolver
+    }
+
+    public func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel> {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
+            .connectTimeout(timeout)
+        if let address = destination.socketAddress {
+            return bootstrap.connect(to: address)
+        }
+        guard case .name(let name) = destination.host, !name.utf8.contains(0) else {
+            return eventLoop.makeFailedFuture(ResolutionError(name: "\(destination.host)"))
+        }
+        return bootstrap.resolver(self.makeResolver(eventLoop)).connect(host: name, port: Int(destination.port))
+    }
+}

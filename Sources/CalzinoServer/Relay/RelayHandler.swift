@@ -1,0 +1,151 @@
+import NIOCore
+
+/// One half of the relay between a client and its target: bytes read on this channel are written to the
+/// partner's channel untouched, flushed once per read burst, and reading stops while the partner cannot take
+/// more (the glue-handler pattern of swift-nio-ssh).
+///
+/// Both handlers of a pair live on one event loop, so they call each other directly.
+///
+/// Ending a session without losing bytes:
+/// - EOF here becomes a write shutdown on the partner, after the partner's pending writes;
+/// - a clean close here lets the partner finish its pending writes before it closes;
+/// - an error or reset here closes the partner at once.
+final class RelayHandler {
+    private var partner: RelayHandler?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+    private var inputClosed = false
+    private var failed = false
+
+    /// Bytes read on this channel (and so written to the partner). Plain integer: one event loop.
+    private(set) var bytesRead: Int = 0
+
+    private init() {}
+
+    /// A connected pair: the first goes on the client channel, the second on the target channel.
+    static func matchedPair() -> (client: RelayHandler, target: RelayHandler) {
+        let client = RelayHandler()
+        let target = RelayHandler()
+        client.partner = target
+        target.partner = client
+        return (client, target)
+    }
+}
+
+extension RelayHandler {
+    private func partnerWrite(_ data: NIOAny) {
+        self.context?.write(data, promise: nil)
+    }
+
+    private func partnerFlush() {
+        self.context?.flush()
+    }
+
+    /// The partner read EOF: shut our write half once what it sent us is written.
+    private func partnerReadEOF() {
+        guard let context = self.context else { return }
+        context.flush()
+        if self.inputClosed {
+            // Both directions are done; NIO would turn a write shutdown into a full close and drop pending
+            // writes, so finish them first.
+            self.closeAfterPendingWrites()
+        } else {
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    /// The partner's channel is gone.
+    private func partnerClosed(failed: Bool) {
+        if failed {
+            self.context?.close(promise: nil)
+        } else {
+            self.closeAfterPendingWrites()
+        }
+    }
+
+    private func partnerBecameWritable() {
+        if self.pendingRead {
+            self.pendingRead = false
+            self.context?.read()
+        }
+    }
+
+    private var isWritable: Bool {
+        self.context?.channel.isWritable ?? false
+    }
+
+    /// Writes complete in order, so an empty write's promise completes after every byte queued before it.
+    private func closeAfterPendingWrites() {
+        guard let context = self.context, context.channel.isActive else { return }
+        let marker = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: marker)
+        marker.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+}
+
+extension RelayHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // The partner may have asked to read before we could say we are writable.
+        if context.channel.isWritable {
+            self.partner?.partnerBecameWritable()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.bytesRead &+= self.unwrapInboundIn(data).readableBytes
+        self.partner?.partnerWrite(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.partner?.partnerFlush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.partner?.partnerClosed(failed: self.failed)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            self.inputClosed = true
+            self.partner?.partnerReadEOF()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.failed = true
+        self.partner?.partnerClosed(failed: true)
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.partner?.partnerBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let partner = self.partner, partner.isWritable {
+            context.read()
+        } else {
+            self.pendingRead = true
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RelayHandler: Sendable {}

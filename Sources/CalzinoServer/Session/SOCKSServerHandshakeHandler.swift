@@ -1,0 +1,307 @@
+import Logging
+import NIOCore
+import SOCKSCore
+
+/// Runs one client connection from its first byte until the relay takes over: feeds bytes to the
+/// handshake state machine, carries out the request, sends the reply, wires the relay and leaves the
+/// pipeline, handing on every byte the client sent behind its request.
+final class SOCKSServerHandshakeHandler {
+    private enum Phase {
+        /// Reading the greeting and the request.
+        case handshaking
+        /// The request is complete and being carried out: reads are held, bytes are kept.
+        case executing
+        /// A failure reply was sent: input is read and thrown away until the client closes.
+        case closing
+        /// The relay runs; this handler is on its way out of the pipeline.
+        case relaying
+    }
+
+    private var stateMachine: SOCKSServerHandshakeStateMachine
+    private var phase: Phase = .handshaking
+    private var buffer: ByteBuffer?
+    private var readHeld = false
+    private var inputClosedWhileExecuting = false
+    private var deadline: Scheduled<Void>?
+    private let settings: SessionSettings
+    private let record: SessionRecord
+
+    init(settings: SessionSettings, record: SessionRecord) {
+        self.settings = settings
+        self.record = record
+        self.stateMachine = SOCKSServerHandshakeStateMachine(acceptedMethods: settings.acceptedMethods)
+    }
+}
+
+extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // The handshake deadline covers everything up to the reply, the connect included; the connect has its
+        // own, shorter or longer, timeout too.
+        self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.settings.handshakeTimeout) {
+            self.handshakeTimedOut(context: context)
+        }
+        let record = self.record
+        let accessLogger = self.settings.accessLogger
+        context.channel.closeFuture.assumeIsolated().whenComplete { _ in
+            // A session that never reached the relay ends with its client connection.
+            if record.connectedAddress == nil {
+                record.log(to: accessLogger)
+            }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.deadline?.cancel()
+        self.deadline = nil
+        // Bytes the client sent behind its request go to the relay, then the EOF if it came, then reading resumes.
+        if let buffer = self.buffer, buffer.readableBytes > 0 {
+            self.buffer = nil
+            context.fireChannelRead(self.wrapInboundOut(buffer))
+            context.fireChannelReadComplete()
+        }
+        if self.inputClosedWhileExecuting {
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+        if self.readHeld {
+            self.readHeld = false
+            context.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = self.unwrapInboundIn(data)
+        switch self.phase {
+        case .handshaking:
+            self.append(&incoming)
+            self.processBuffer(context: context)
+        case .executing, .relaying:
+            // Pipelined bytes: keep them for the relay.
+            self.append(&incoming)
+        case .closing:
+            break
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        switch self.phase {
+        case .handshaking, .closing:
+            context.read()
+        case .executing, .relaying:
+            // One read burst of pipelined data at most is held in memory while the request runs.
+            self.readHeld = true
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? ChannelEvent, case .inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch self.phase {
+        case .handshaking, .closing:
+            // A client that stops sending before its request is complete will never complete it.
+            context.close(promise: nil)
+        case .executing, .relaying:
+            self.inputClosedWhileExecuting = true
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.settings.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        if self.record.failure == nil {
+            self.record.failure = "\(error)"
+        }
+        context.close(promise: nil)
+    }
+}
+
+extension SOCKSServerHandshakeHandler {
+    private func processBuffer(context: ChannelHandlerContext) {
+        while self.phase == .handshaking, var buffer = self.buffer {
+            self.buffer = nil
+            let action = self.stateMachine.receivedBytes(&buffer)
+            self.buffer = buffer
+            switch action {
+            case .needMoreBytes:
+                return
+            case .send(let message):
+                self.write(message, context: context)
+                context.flush()
+            case .sendAndClose(let message, let cause):
+                self.record.failure = "\(cause)"
+                self.closeAfterReply(message, context: context)
+            case .close(let error):
+                self.record.failure = "\(error)"
+                self.phase = .closing
+                context.close(promise: nil)
+            case .request(let request):
+                self.record.request = request
+                self.phase = .executing
+                self.execute(request, context: context)
+            }
+        }
+    }
+
+    private func execute(_ request: SOCKSClientRequest, context: ChannelHandlerContext) {
+        switch request.command {
+        case .connect:
+            self.connect(to: request.destination, context: context)
+        case .bind, .udpAssociate, .unknown:
+            self.fail(.commandNotSupported, context: context)
+        }
+    }
+
+    private func connect(to destination: SOCKSEndpoint, context: ChannelHandlerContext) {
+        self.settings.dialer.dial(destination, on: context.eventLoop, timeout: self.settings.connectTimeout)
+            .hop(to: context.eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let target):
+                    self.relay(to: target, context: context)
+                case .failure(let error):
+                    guard context.channel.isActive else { return }
+                    self.settings.logger.debug(
+                        "connect failed",
+                        metadata: ["destination": "\(destination)", "error": "\(error)"]
+                    )
+                    self.record.failure = "\(error)"
+                    self.fail(SOCKSFailureCause(connectError: error), context: context)
+                }
+            }
+    }
+
+    /// Sends the success reply and hands the connection to a relay with `target`.
+    private func relay(to target: any Channel, context: ChannelHandlerContext) {
+        guard context.channel.isActive, self.phase == .executing else {
+            target.close(promise: nil)
+            return
+        }
+        let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified
+        guard let reply = self.stateMachine.requestSucceeded(bound: bound) else {
+            target.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        self.deadline?.cancel()
+        self.deadline = nil
+        self.record.connectedAddress = target.remoteAddress
+        self.record.reply = reply
+        self.write(reply, context: context)
+        context.flush()
+
+        let (clientSide, targetSide) = RelayHandler.matchedPair()
+        do {
+            try context.pipeline.syncOperations.addHandler(clientSide, position: .after(self))
+            try target.pipeline.syncOperations.addHandler(targetSide)
+            try target.syncOptions?.setOption(.autoRead, value: true)
+        } catch {
+            self.record.failure = "\(error)"
+            target.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        self.watch(client: clientSide, target: targetSide, targetChannel: target, context: context)
+        self.phase = .relaying
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// Arms the idle timeout and the access-log line for a relayed session.
+    private func watch(client: RelayHandler, target: RelayHandler, targetChannel: any Channel, context: ChannelHandlerContext) {
+        let clientChannel = context.channel
+        let watchdog: IdleWatchdog?
+        if let idleTimeout = self.settings.idleTimeout {
+            let dog = IdleWatchdog(client: client, target: target, timeout: idleTimeout)
+            let record = self.record
+            dog.start(on: context.eventLoop) {
+                record.failure = "idle timeout"
+                clientChannel.close(promise: nil)
+                targetChannel.close(promise: nil)
+            }
+            watchdog = dog
+        } else {
+            watchdog = nil
+        }
+        let record = self.record
+        let accessLogger = self.settings.accessLogger
+        clientChannel.closeFuture.and(targetChannel.closeFuture).assumeIsolated().whenComplete { _ in
+            watchdog?.cancel()
+            record.bytesUp = client.bytesRead
+            record.bytesDown = target.bytesRead
+            record.log(to: accessLogger)
+        }
+    }
+
+    private func fail(_ cause: SOCKSFailureCause, context: ChannelHandlerContext) {
+        if self.record.failure == nil {
+            self.record.failure = "\(cause)"
+        }
+        guard let reply = self.stateMachine.requestFailed(cause) else {
+            context.close(promise: nil)
+            return
+        }
+        self.closeAfterReply(reply, context: context)
+    }
+
+    /// Sends a failure reply, then a FIN, and waits a moment for the client to close before closing fully.
+    ///
+    /// Closing at once could turn into a reset (when unread client bytes remain in the kernel) that may
+    /// overtake the reply; the lingering read drains those bytes instead.
+    private func closeAfterReply(_ reply: SOCKSServerMessage, context: ChannelHandlerContext) {
+        self.phase = .closing
+        self.buffer = nil
+        self.record.reply = reply
+        self.deadline?.cancel()
+        self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.settings.lingerTimeout) {
+            context.close(promise: nil)
+        }
+        self.write(reply, context: context)
+        context.flush()
+        context.close(mode: .output, promise: nil)
+        if self.readHeld {
+            self.readHeld = false
+            context.read()
+        }
+    }
+
+    private func handshakeTimedOut(context: ChannelHandlerContext) {
+        self.deadline = nil
+        self.settings.logger.debug("handshake deadline passed", metadata: ["client": "\(self.record.clientAddress.map(SessionRecord.format) ?? "-")"])
+        switch self.phase {
+        case .handshaking:
+            self.record.failure = "handshake timeout"
+            self.phase = .closing
+            context.close(promise: nil)
+        case .executing:
+            // The request itself is taking too long (a dial that outlives the handshake deadline).
+            self.record.failure = "handshake timeout"
+            self.fail(.connectTimeout, context: context)
+        case .closing, .relaying:
+            context.close(promise: nil)
+        }
+    }
+
+    private func append(_ incoming: inout ByteBuffer) {
+        guard var existing = self.buffer else {
+            self.buffer = incoming
+            return
+        }
+        self.buffer = nil  // keeps the storage uniquely referenced, so the append does not copy
+        existing.writeBuffer(&incoming)
+        self.buffer = existing
+    }
+
+    private func write(_ message: SOCKSServerMessage, context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: 24)
+        out.writeSOCKSServerMessage(message)
+        context.write(self.wrapOutboundOut(out), promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension SOCKSServerHandshakeHandler: Sendable {}

@@ -1,0 +1,55 @@
+import Logging
+import NIOCore
+import SOCKSCore
+
+/// What the access log says about one session. Filled in as the session goes, written once at its end.
+final class SessionRecord {
+    let clientAddress: SocketAddress?
+    let started: NIODeadline = .now()
+    var request: SOCKSClientRequest?
+    var connectedAddress: SocketAddress?
+    var reply: SOCKSServerMessage?
+    /// Why it failed, for a failure reply or a close without one.
+    var failure: String?
+    var bytesUp: Int = 0
+    var bytesDown: Int = 0
+    private var logged = false
+
+    init(clientAddress: SocketAddress?) {
+        self.clientAddress = clientAddress
+    }
+
+    /// Writes the session's one access-log line; later calls do nothing.
+    func log(to logger: Logger) {
+        guard !self.logged else { return }
+        self.logged = true
+        logger.info("\(self.line)")
+    }
+
+    /// `client=… version=… command=… requested=… connected=… reply=… up=… down=… duration=…`, the fields the
+    /// README documents; `-` where a field does not apply.
+    var line: String {
+        let elapsed = NIODeadline.now() - self.started
+        let tenthsOfMilliseconds = max(elapsed.nanoseconds / 100_000, 0)
+        var line = "client=\(self.clientAddress.map(Self.format) ?? "-")"
+        line += " version=\(self.request.map { "\($0.version)" } ?? "-")"
+        line += " command=\(self.request.map { "\($0.command)" } ?? "-")"
+        line += " requested=\(self.request.map { "\($0.destination)" } ?? "-")"
+        line += " connected=\(self.connectedAddress.map(Self.format) ?? "-")"
+        line += " reply=\(self.reply?.codeDescription ?? "-")"
+        line += " up=\(self.bytesUp) down=\(self.bytesDown)"
+        line += " duration=\(tenthsOfMilliseconds / 10).\(tenthsOfMilliseconds % 10)ms"
+        if let failure = self.failure {
+            line += " error=\"\(failure)\""
+        }
+        return line
+    }
+
+    static func format(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: return "unix"
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import Logging
+import NIOCore
+import SOCKSCore
+
+/// What every session of a listener shares: deadlines, the dialer, the loggers. Made once per listener.
+struct SessionSettings: Sendable {
+    var handshakeTimeout: TimeAmount
+    var connectTimeout: TimeAmount
+    /// `nil`: sessions never time out for idleness.
+    var idleTimeout: TimeAmount?
+    /// How long a failed handshake waits for the client to close after the failure reply (see
+    /// `SOCKSServerHandshakeHandler.closeAfterReply`).
+    var lingerTimeout: TimeAmount = .seconds(2)
+    var acceptedMethods: [SOCKS5AuthMethod]
+    var dialer: any SOCKSDialer
+    var logger: Logger
+    var accessLogger: Logger
+}

@@ -1,0 +1,127 @@
+import NIOCore
+
+/// The server side of a SOCKS4, SOCKS4a or SOCKS5 handshake, from the first byte to the request, and the
+/// reply that ends it. Pure: it sees bytes and outcomes and returns what to send; it never touches a socket.
+public struct SOCKSServerHandshakeStateMachine: Sendable {
+    private enum State: Hashable, Sendable {
+        case awaitingVersion
+        case awaitingSOCKS4Request
+        case awaitingSOCKS5Greeting
+        case awaitingSOCKS5Request
+        case awaitingOutcome(SOCKSClientRequest.Version)
+        case established
+        case failed
+    }
+
+    private var state: State = .awaitingVersion
+    private let acceptedMethods: [SOCKS5AuthMethod]
+
+    /// - Parameter acceptedMethods: the SOCKS5 methods this listener accepts, most preferred first.
+    public init(acceptedMethods: [SOCKS5AuthMethod] = [.noAuthenticationRequired]) {
+        self.acceptedMethods = acceptedMethods
+    }
+
+    /// Whether the request has been read and the rest of the stream belongs to the relay (or to nobody).
+    public var isRequestComplete: Bool {
+        switch self.state {
+        case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Request:
+            return false
+        case .awaitingOutcome, .established, .failed:
+            return true
+        }
+    }
+
+    /// Feeds the bytes received so far. Consumes exactly the bytes of the messages it returns; call it again
+    /// after `.send` to parse what follows.
+    public mutating func receivedBytes(_ buffer: inout ByteBuffer) -> SOCKSServerHandshakeAction {
+        switch self.state {
+        case .awaitingVersion:
+            guard let version = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else {
+                return .needMoreBytes
+            }
+            switch version {
+            case 0x04:
+                self.state = .awaitingSOCKS4Request
+            case 0x05:
+                self.state = .awaitingSOCKS5Greeting
+            default:
+                self.state = .failed
+                return .close(SOCKSProtocolError(.unknownVersion, "first byte 0x\(String(version, radix: 16))"))
+            }
+            return self.receivedBytes(&buffer)
+
+        case .awaitingSOCKS4Request:
+            do {
+                guard let request = try buffer.readSOCKS4Request() else { return .needMoreBytes }
+                let clientRequest = SOCKSClientRequest(request)
+                self.state = .awaitingOutcome(clientRequest.version)
+                return .request(clientRequest)
+            } catch {
+                self.state = .failed
+                let reply = SOCKS4Reply(code: SOCKSFailureCause.malformedRequest.socks4ReplyCode)
+                return .sendAndClose(.socks4Reply(reply), cause: .malformedRequest)
+            }
+
+        case .awaitingSOCKS5Greeting:
+            do {
+                guard let greeting = try buffer.readSOCKS5Greeting() else { return .needMoreBytes }
+                guard let method = self.acceptedMethods.first(where: greeting.methods.contains) else {
+                    self.state = .failed
+                    let selection = SOCKS5MethodSelection(method: .noAcceptableMethods)
+                    return .sendAndClose(.socks5MethodSelection(selection), cause: .notAllowedByRuleset)
+                }
+                self.state = .awaitingSOCKS5Request
+                return .send(.socks5MethodSelection(SOCKS5MethodSelection(method: method)))
+            } catch {
+                // Unreachable in practice: the version byte was checked when it was sniffed.
+                self.state = .failed
+                return .close(error as? SOCKSProtocolError ?? SOCKSProtocolError(.invalidVersion, "\(error)"))
+            }
+
+        case .awaitingSOCKS5Request:
+            do {
+                guard let request = try buffer.readSOCKS5Request() else { return .needMoreBytes }
+                self.state = .awaitingOutcome(.socks5)
+                return .request(SOCKSClientRequest(request))
+            } catch let error as SOCKSProtocolError where error.code == .unsupportedAddressType {
+                self.state = .failed
+                let cause = SOCKSFailureCause.addressTypeNotSupported
+                return .sendAndClose(.socks5Reply(SOCKS5Reply(code: cause.socks5ReplyCode)), cause: cause)
+            } catch {
+                self.state = .failed
+                let cause = SOCKSFailureCause.malformedRequest
+                return .sendAndClose(.socks5Reply(SOCKS5Reply(code: cause.socks5ReplyCode)), cause: cause)
+            }
+
+        case .awaitingOutcome, .established, .failed:
+            // The bytes are no longer the handshake's; they stay in the buffer for the relay.
+            return .needMoreBytes
+        }
+    }
+
+    /// The request was carried out; returns the success reply naming `bound`. `nil` if no request is
+    /// waiting for an outcome (a handler bug, reported instead of trapping).
+    public mutating func requestSucceeded(bound: SOCKSEndpoint) -> SOCKSServerMessage? {
+        guard case .awaitingOutcome(let version) = self.state else { return nil }
+        self.state = .established
+        switch version {
+        case .socks4, .socks4a:
+            return .socks4Reply(SOCKS4Reply(code: .granted, bound: bound))
+        case .socks5:
+            return .socks5Reply(SOCKS5Reply(code: .succeeded, bound: bound))
+        }
+    }
+
+    /// The request failed; returns the failure reply to send before closing. `nil` if no request is
+    /// waiting for an outcome.
+    public mutating func requestFailed(_ cause: SOCKSFailureCause) -> SOCKSServerMessage? {
+        guard case .awaitingOutcome(let version) = self.state else { return nil }
+        self.state = .failed
+        switch version {
+        case .socks4, .socks4a:
+            return .socks4Reply(SOCKS4Reply(code: cause.socks4ReplyCode))
+        case .socks5:
+            return .socks5Reply(SOCKS5Reply(code: cause.socks5ReplyCode))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs the real clients the integration tests drive
+# (curl, ncat, proxychains4, PySocks, python-socks) when they are missing, builds, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v ncat >/dev/null 2>&1 || need_apt+=(ncat)
+command -v proxychains4 >/dev/null 2>&1 || need_apt+=(proxychains4)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    else
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    fi
+fi
+if ! python3 -c 'import socks, python_socks' >/dev/null 2>&1; then
+    python3 -m pip install -q PySocks python-socks
+fi
+
+# The integration tests start the built `calzino` binary for the signal and drain tests.
+swift build
+swift test "$@"
