@@ -32,6 +32,18 @@ public final class CalzinoServer: Service, Sendable {
     /// The number of client connections open now.
     public var openSessions: Int { self.registry.count }
 
+    /// The bytes waiting in each open client connection's outbound buffer: what the relay holds in memory
+    /// towards clients. For tests of the relay's memory bound.
+    func clientBufferedBytes() async -> [Int] {
+        var result: [Int] = []
+        for channel in self.registry.snapshot {
+            if let bytes = try? await channel.getOption(.bufferedWritableBytes).get() {
+                result.append(bytes)
+            }
+        }
+        return result
+    }
+
     /// Binds every listener; returns the bound addresses (a port 0 becomes the real port).
     @discardableResult
     public func start() async throws -> [SocketAddress] {

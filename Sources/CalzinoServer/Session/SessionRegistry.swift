@@ -26,10 +26,14 @@ final class SessionRegistry: Sendable {
         return self.count
     }
 
+    /// The client connections open now.
+    var snapshot: [any Channel] {
+        self.channels.withLockedValue { Array($0.values) }
+    }
+
     /// Closes every client connection still open; their relays close the target sides.
     func closeAll() {
-        let open = self.channels.withLockedValue { Array($0.values) }
-        for channel in open {
+        for channel in self.snapshot {
             channel.close(promise: nil)
         }
     }

@@ -1,0 +1,69 @@
+import CalzinoServer
+import Foundation
+import Testing
+
+/// Real clients, as users run them, through the real server to local targets.
+@Suite(.timeLimit(.minutes(2)))
+struct ClientInteropTests {
+    static let body: [UInt8] = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 9)) }
+
+    @Test(arguments: ["--socks4", "--socks4a", "--socks5", "--socks5-hostname"])
+    func curlFetchesAFileWithEachMode(mode: String) async throws {
+        let target = try await TestTarget.start(.http(body: Self.body))
+        let proxy = try await TestServer.start()
+        let result = try await ProcessRunner.run(
+            ["curl", "-sS", "--max-time", "20", mode, "127.0.0.1:\(proxy.port)", "http://localhost:\(target.port)/file.bin"]
+        )
+        #expect(result.status == 0, "curl \(mode): \(result.stderr)")
+        #expect(result.stdout.count == Self.body.count)
+        #expect(result.stdout == Data(Self.body), "content differs")
+        let lines = await proxy.accessLines(atLeast: 1)
+        #expect(lines.first?.contains("command=connect") == true)
+        #expect(lines.first?.contains("down=") == true)
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test(arguments: ["4", "4a", "5", "5h"])
+    func pysocksEcho(version: String) async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let host = version.hasSuffix("a") || version.hasSuffix("h") ? "localhost" : "127.0.0.1"
+        let result = try await ProcessRunner.run(
+            ["python3", TestPaths.script("pysocks_echo.py"), "\(proxy.port)", version, host, "\(target.port)", "1000000"]
+        )
+        #expect(result.status == 0, "PySocks \(version): \(result.stderr) \(String(decoding: result.stdout, as: UTF8.self))")
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test(arguments: ["socks4", "socks5", "socks5h"])
+    func pythonSocksEcho(scheme: String) async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let url = "\(scheme == "socks5h" ? "socks5" : scheme)://127.0.0.1:\(proxy.port)"
+        let host = scheme == "socks5h" ? "localhost" : "127.0.0.1"
+        let result = try await ProcessRunner.run(
+            ["python3", TestPaths.script("python_socks_echo.py"), url, host, "\(target.port)", "500000"]
+        )
+        #expect(result.status == 0, "python-socks \(scheme): \(result.stderr)")
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test(arguments: ["socks4", "socks5"])
+    func ncatEchoWithHalfClose(proxyType: String) async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let input = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let result = try await ProcessRunner.run(
+            ["ncat", "--proxy", "127.0.0.1:\(proxy.port)", "--proxy-type", proxyType, "127.0.0.1", "\(target.port)"],
+            stdin: input,
+            timeout: 30
+        )
+        #expect(result.status == 0, "ncat \(proxyType): \(result.stderr)")
+        #expect(result.stdout == input, "ncat got \(result.stdout.count) of \(input.count) bytes back")
+        await proxy.stop()
+        await target.stop()
+    }
+}

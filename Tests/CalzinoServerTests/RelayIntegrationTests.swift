@@ -1,0 +1,184 @@
+@testable import CalzinoServer
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// The relay through the real server on loopback: pipelining, half-close, bulk, many tunnels, backpressure.
+@Suite(.timeLimit(.minutes(3)))
+struct RelayIntegrationTests {
+    @Test func socks5RequestPipelinedWithPayloadInOneWrite() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let (method, reply, echoed) = try await onThread {
+            let socket = try RawSocket(port: port)
+            let payload = Array("hello through the proxy".utf8)
+            try socket.send([5, 1, 0] + Wire.socks5Connect(port: targetPort).dropFirst(3) + payload)
+            let (method, reply) = try Wire.readSOCKS5Reply(socket)
+            return (method, reply, try socket.receive(exactly: payload.count))
+        }
+        #expect(method == 0)
+        #expect(reply[0...3] == [5, 0, 0, 1])
+        #expect(Array(reply[4...7]) == [127, 0, 0, 1], "BND.ADDR is the outbound socket's local address")
+        #expect(reply[8] != 0 || reply[9] != 0, "BND.PORT is the outbound socket's local port")
+        #expect(echoed == Array("hello through the proxy".utf8))
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func socks4RequestPipelinedWithPayloadInOneWrite() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let (reply, echoed) = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks4Connect(port: targetPort) + Array("ping".utf8))
+            return (try socket.receive(exactly: 8), try socket.receive(exactly: 4))
+        }
+        #expect(reply[0...1] == [0, 0x5A])
+        #expect(echoed == Array("ping".utf8))
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func clientHalfCloseStillReceivesEverything() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let received = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort))
+            _ = try Wire.readSOCKS5Reply(socket)
+            try socket.send(TestPattern.bytes(from: 0, count: 500_000))
+            socket.shutdownWrite()
+            // The echo target sees our EOF only through the proxy, echoes everything, then shuts its side.
+            return try socket.receiveUntilEOF()
+        }
+        #expect(received.count == 500_000)
+        #expect(received == TestPattern.bytes(from: 0, count: 500_000))
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func targetHalfCloseStillReceivesEverything() async throws {
+        let recorder = TargetRecorder()
+        let target = try await recorder.start(greeting: Array("bye".utf8))
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let greeting = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort))
+            _ = try Wire.readSOCKS5Reply(socket)
+            // The target has sent "bye" and shut its write half: we see EOF, and may still send.
+            let greeting = try socket.receiveUntilEOF()
+            try socket.send(TestPattern.bytes(from: 0, count: 300_000))
+            socket.shutdownWrite()
+            _ = socket.waitForClose()
+            return greeting
+        }
+        #expect(greeting == Array("bye".utf8))
+        let recorded = await recorder.waitForEOF()
+        #expect(recorded.count == 300_000)
+        #expect(recorded == TestPattern.bytes(from: 0, count: 300_000))
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func sixtyFourMebibytesBothWaysAtOnce() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let result = try await ProcessRunner.run(
+            ["python3", TestPaths.script("bulk_both_ways.py"), "\(proxy.port)", "\(target.port)", "\(64 << 20)"],
+            timeout: 150
+        )
+        let output = String(decoding: result.stdout, as: UTF8.self)
+        #expect(result.status == 0, "\(output) \(result.stderr)")
+        let fields = output.split(separator: " ")
+        #expect(fields.count == 3 && fields[0] == fields[1], "SHA-256 up and down: \(output)")
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func twoHundredConcurrentTunnels() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let tunnels = 200, size = 32 * 1024
+        let sockets = try await onThread {
+            try (0..<tunnels).map { _ -> RawSocket in
+                let socket = try RawSocket(port: port)
+                try socket.send(Wire.socks5Connect(port: targetPort))
+                _ = try Wire.readSOCKS5Reply(socket)
+                return socket
+            }
+        }
+        #expect(proxy.server.openSessions == tunnels, "all tunnels are open at once")
+        let mismatches = try await onThread {
+            let pattern = TestPattern.bytes(from: 0, count: tunnels * size)
+            for (i, socket) in sockets.enumerated() {
+                try socket.send(Array(pattern[(i * size)..<((i + 1) * size)]))
+                socket.shutdownWrite()
+            }
+            var mismatches = 0
+            for (i, socket) in sockets.enumerated() where try socket.receiveUntilEOF()[...] != pattern[(i * size)..<((i + 1) * size)] {
+                mismatches += 1
+            }
+            return mismatches
+        }
+        #expect(mismatches == 0)
+        await proxy.stop()
+        await target.stop()
+    }
+
+    /// A client that stops reading while its target pushes 32 MiB: the server's buffer towards the client
+    /// stays within the documented bound, and the session resumes intact when the client reads.
+    @Test func slowReaderKeepsServerMemoryBounded() async throws {
+        let total = 32 << 20
+        let target = try await TestTarget.start(.source(count: total))
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let socket = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort))
+            _ = try Wire.readSOCKS5Reply(socket)
+            return socket
+        }
+        var largest = 0
+        for _ in 0..<40 {
+            try await Task.sleep(nanoseconds: 25_000_000)
+            largest = max(largest, (await proxy.server.clientBufferedBytes()).max() ?? 0)
+        }
+        let bound = 64 * 1024 + 4 * 64 * 1024
+        #expect(largest > 0, "the target pushed more than the client took")
+        #expect(largest <= bound, "server buffered \(largest) bytes towards a client that does not read")
+        let received = try await onThread {
+            // Checking a sample of each chunk keeps a debug build fast; any lost or reordered chunk shows.
+            defer { socket.close() }
+            return try socket.drainCounting { offset, bytes in
+                bytes.first == TestPattern.byte(at: offset) && bytes.last == TestPattern.byte(at: offset + bytes.count - 1)
+            }
+        }
+        #expect(received == total)
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func clientResetClosesTheTarget() async throws {
+        let target = try await TestTarget.start(.source(count: 1 << 30))
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort))
+            _ = try Wire.readSOCKS5Reply(socket)
+            _ = try socket.receive(exactly: 100_000)
+            socket.reset()
+        }
+        let lines = await proxy.accessLines(atLeast: 1, within: 10)
+        #expect(lines.count == 1, "the session ended and was logged")
+        #expect(proxy.server.openSessions == 0)
+        await proxy.stop()
+        await target.stop()
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// Runs a real client (curl, ncat, python) with a time limit, collecting its output.
+struct ProcessResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var timedOut: Bool
+}
+
+enum ProcessRunner {
+    static func run(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60, environment: [String: String]? = nil) async throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        // Read both pipes on their own threads so a chatty child cannot block on a full pipe.
+        let outData = LockedData()
+        let errData = LockedData()
+        let readers = DispatchGroup()
+        for (pipe, sink) in [(out, outData), (err, errData)] {
+            readers.enter()
+            DispatchQueue.global().async {
+                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                readers.leave()
+            }
+        }
+        // Feed standard input from another thread: a child that echoes while it reads would otherwise
+        // fill its output pipe and stall against us.
+        let inputHandle = input.fileHandleForWriting
+        DispatchQueue.global().async {
+            if let stdin {
+                inputHandle.write(stdin)
+            }
+            try? inputHandle.close()
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while process.isRunning {
+            if Date() > deadline {
+                timedOut = true
+                process.terminate()
+                break
+            }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        process.waitUntilExit()
+        _ = readers.wait(timeout: .now() + 5)
+        return ProcessResult(
+            status: process.terminationStatus,
+            stdout: outData.get(),
+            stderr: String(decoding: errData.get(), as: UTF8.self),
+            timedOut: timedOut
+        )
+    }
+
+    /// Whether a command is on the PATH (tests that need a missing client fail with a clear message).
+    static func exists(_ command: String) async -> Bool {
+        (try? await run(["sh", "-c", "command -v \(command)"], timeout: 10).status) == 0
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}

@@ -1,0 +1,62 @@
+import CalzinoServer
+import Logging
+import NIOCore
+import NIOPosix
+
+/// An in-process Calzino on 127.0.0.1 with a free port, and its access log.
+struct TestServer {
+    let server: CalzinoServer
+    let port: Int
+    let accessLog: CapturingLogHandler.Store
+
+    static func start(_ configure: (inout CalzinoServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        var configuration = CalzinoServerConfiguration(
+            listeners: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)],
+            handshakeTimeout: .seconds(5),
+            connectTimeout: .seconds(5),
+            drainTimeout: .seconds(2)
+        )
+        configure(&configuration)
+        let (accessLogger, store) = CapturingLogHandler.logger(label: "calzino.access")
+        var logger = Logger(label: "calzino")
+        logger.logLevel = .warning
+        let server = CalzinoServer(configuration: configuration, logger: logger, accessLogger: accessLogger)
+        let addresses = try await server.start()
+        return TestServer(server: server, port: addresses.first?.port ?? 0, accessLog: store)
+    }
+
+    func stop() async {
+        await self.server.shutdown()
+    }
+
+    /// Waits (bounded) until the access log holds `count` lines, and returns them.
+    func accessLines(atLeast count: Int, within seconds: Double = 5) async -> [String] {
+        let deadline = NIODeadline.now() + .milliseconds(Int64(seconds * 1000))
+        while self.accessLog.lines.count < count && NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return self.accessLog.lines
+    }
+}
+
+/// SOCKS request bytes for raw-socket tests.
+enum Wire {
+    static func socks5Connect(port: Int, host: [UInt8] = [127, 0, 0, 1]) -> [UInt8] {
+        [5, 1, 0, 5, 1, 0, 1] + host + [UInt8(port >> 8), UInt8(port & 0xFF)]
+    }
+
+    static func socks5ConnectName(_ name: String, port: Int) -> [UInt8] {
+        [5, 1, 0, 5, 1, 0, 3, UInt8(name.utf8.count)] + Array(name.utf8) + [UInt8(port >> 8), UInt8(port & 0xFF)]
+    }
+
+    static func socks4Connect(port: Int, host: [UInt8] = [127, 0, 0, 1]) -> [UInt8] {
+        [4, 1, UInt8(port >> 8), UInt8(port & 0xFF)] + host + [0]
+    }
+
+    /// Reads the method selection and the reply of a SOCKS5 CONNECT with an IPv4 bound address.
+    static func readSOCKS5Reply(_ socket: RawSocket) throws -> (method: UInt8, reply: [UInt8]) {
+        let selection = try socket.receive(exactly: 2)
+        let reply = try socket.receive(exactly: 10)
+        return (selection[1], reply)
+    }
+}
