@@ -1,0 +1,115 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The `calzino` binary as an operator runs it: help, flag errors, signals and the drain.
+@Suite(.timeLimit(.minutes(2)))
+struct ServeCommandTests {
+    /// A port that was free a moment ago (bound to 0 and released).
+    static func freePort() async throws -> Int {
+        let target = try await TestTarget.start(.echo)
+        let port = target.port
+        await target.stop()
+        return port
+    }
+
+    /// Starts `calzino serve` with `arguments` and waits until it accepts on `port`.
+    static func startServer(port: Int, _ arguments: [String]) async throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<500 {
+            if (try? RawSocket(port: port, timeoutSeconds: 1)) != nil { return (process, errors) }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        process.terminate()
+        throw RawSocket.Failure(description: "calzino did not start listening on \(port)")
+    }
+
+    static func waitForExit(_ process: Process, seconds: Int) async -> Bool {
+        for _ in 0..<(seconds * 100) where process.isRunning {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return !process.isRunning
+    }
+
+    @Test func helpExplainsEveryOption() async throws {
+        let top = try await ProcessRunner.run([TestPaths.calzino, "--help"])
+        #expect(top.status == 0)
+        #expect(String(decoding: top.stdout, as: UTF8.self).contains("serve"))
+        let serve = try await ProcessRunner.run([TestPaths.calzino, "serve", "--help"])
+        let text = String(decoding: serve.stdout, as: UTF8.self)
+        #expect(serve.status == 0)
+        for option in ["--listen", "--handshake-timeout", "--connect-timeout", "--idle-timeout", "--drain-timeout", "--log-level", "--threads"] {
+            #expect(text.contains(option), "\(option) is explained")
+        }
+    }
+
+    @Test(arguments: [
+        ["--listen", "nowhere"], ["--listen", "127.0.0.1:70000"], ["--drain-timeout", "forever"],
+        ["--handshake-timeout", "-5"], ["--log-level", "loud"], ["--threads", "0"], ["--threads", "99999999999999999999"],
+    ])
+    func badFlagsAreRefusedClearly(arguments: [String]) async throws {
+        let result = try await ProcessRunner.run([TestPaths.calzino, "serve"] + arguments, timeout: 20)
+        #expect(result.status != 0)
+        #expect(!result.timedOut)
+        #expect(result.stderr.contains("Error"), "a message, not a crash: \(result.stderr)")
+        #expect(result.status != 132 && result.status != 133 && result.status != 134, "no trap")
+    }
+
+    /// SIGTERM stops accepting at once, lets a running transfer finish, then exits 0.
+    @Test func sigtermDrainsARunningTransfer() async throws {
+        let total = 48 << 20
+        let target = try await TestTarget.start(.source(count: total))
+        let port = try await Self.freePort()
+        let (server, _) = try await Self.startServer(port: port, ["--drain-timeout", "60s"])
+        let targetPort = target.port
+        let socket = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort))
+            _ = try Wire.readSOCKS5Reply(socket)
+            _ = try socket.receive(exactly: 1 << 20)
+            return socket
+        }
+        kill(server.processIdentifier, SIGTERM)
+        // The listener closes; the open tunnel keeps going.
+        var refused = false
+        for _ in 0..<300 where !refused {
+            refused = (try? RawSocket(port: port, timeoutSeconds: 1)) == nil
+            if !refused { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        #expect(refused, "new connections are refused during the drain")
+        #expect(server.isRunning, "the server waits for the open session")
+        let rest = try await onThread {
+            defer { socket.close() }
+            return try socket.drainCounting { _, _ in true }
+        }
+        #expect(rest == total - (1 << 20), "the transfer finished")
+        #expect(await Self.waitForExit(server, seconds: 20))
+        #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        await target.stop()
+    }
+
+    /// A session that outlives the drain deadline is closed, and the process still exits 0.
+    @Test func drainDeadlineClosesLeftoverSessions() async throws {
+        let target = try await TestTarget.start(.echo)
+        let port = try await Self.freePort()
+        let (server, _) = try await Self.startServer(port: port, ["--drain-timeout", "500ms"])
+        let targetPort = target.port
+        let socket = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort))
+            _ = try Wire.readSOCKS5Reply(socket)
+            return socket
+        }
+        kill(server.processIdentifier, SIGINT)
+        #expect(await Self.waitForExit(server, seconds: 20))
+        #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        #expect(try await onThread { socket.waitForClose() }, "the idle tunnel was closed")
+        await target.stop()
+    }
+}
