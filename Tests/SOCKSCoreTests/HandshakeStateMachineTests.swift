@@ -61,7 +61,7 @@ import Testing
 
     @Test func maximumMethodList() {
         var machine = SOCKSServerHandshakeStateMachine()
-        let methods = (0...254).map { UInt8(255 - $0) }  // 255 methods, 0x00 last
+        let methods = (0...254).map { UInt8(254 - $0) }  // 255 methods, 0x00 last
         let (actions, _) = run([5, 255] + methods, chunk: 7, machine: &machine)
         #expect(actions == [.send(.socks5MethodSelection(SOCKS5MethodSelection(method: .noAuthenticationRequired)))])
     }
