@@ -182,3 +182,23 @@ struct RelayIntegrationTests {
         await target.stop()
     }
 }
+
+extension RelayIntegrationTests {
+    @Test func idleTimeoutClosesAQuietSession() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start { $0.idleTimeout = .milliseconds(400) }
+        let port = proxy.port, targetPort = target.port
+        let (echo, closed) = try await onThread {
+            let socket = try RawSocket(port: port)
+            try socket.send(Wire.socks5Connect(port: targetPort) + [1])
+            _ = try Wire.readSOCKS5Reply(socket)
+            return (try socket.receive(exactly: 1), socket.waitForClose())
+        }
+        #expect(echo == [1])
+        #expect(closed)
+        let lines = await proxy.accessLines(atLeast: 1)
+        #expect(lines.first?.contains("idle timeout") == true)
+        await proxy.stop()
+        await target.stop()
+    }
+}

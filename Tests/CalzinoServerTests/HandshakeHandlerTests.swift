@@ -1,0 +1,70 @@
+@testable import CalzinoServer
+import Logging
+import NIOCore
+import NIOEmbedded
+import SOCKSCore
+import Testing
+
+/// The handshake handler on an embedded channel: replies, holds reads while a request runs, deadlines.
+@Suite struct HandshakeHandlerTests {
+    /// A dialer whose connect completes only when the test says so.
+    final class ManualDialer: SOCKSDialer, @unchecked Sendable {
+        var promise: EventLoopPromise<any Channel>?
+        func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel> {
+            let promise = eventLoop.makePromise(of: (any Channel).self)
+            self.promise = promise
+            return promise.futureResult
+        }
+    }
+
+    static func makeChannel(dialer: any SOCKSDialer, handshakeTimeout: TimeAmount = .seconds(10)) throws -> (EmbeddedChannel, RelayHandlerTests.ReadCounter) {
+        let settings = SessionSettings(
+            handshakeTimeout: handshakeTimeout,
+            connectTimeout: .seconds(10),
+            idleTimeout: nil,
+            acceptedMethods: [.noAuthenticationRequired],
+            dialer: dialer,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let channel = EmbeddedChannel()
+        let reads = RelayHandlerTests.ReadCounter()
+        try channel.pipeline.syncOperations.addHandler(reads)
+        try channel.pipeline.syncOperations.addHandler(SOCKSServerHandshakeHandler(settings: settings, record: SessionRecord(clientAddress: nil)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return (channel, reads)
+    }
+
+    @Test func greetingIsAnsweredAndReadsHeldWhileTheRequestRuns() throws {
+        let dialer = ManualDialer()
+        let (channel, reads) = try Self.makeChannel(dialer: dialer)
+        try channel.writeInbound(ByteBuffer(bytes: [5, 1, 0]))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: [5, 0]))
+
+        try channel.writeInbound(ByteBuffer(bytes: [5, 1, 0, 1, 127, 0, 0, 1, 0, 80, 0xAB]))
+        #expect(dialer.promise != nil, "the connect started")
+        let before = reads.reads
+        channel.read()
+        #expect(reads.reads == before, "no socket read while the request runs")
+
+        dialer.promise?.fail(ChannelError.connectTimeout(.seconds(10)))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: [5, 4, 0, 1, 0, 0, 0, 0, 0, 0]))
+        #expect(reads.reads > before, "after a failure reply, reads drain the client until it closes")
+    }
+
+    @Test func handshakeDeadlineClosesTheChannel() throws {
+        let (channel, _) = try Self.makeChannel(dialer: ManualDialer(), handshakeTimeout: .seconds(3))
+        try channel.writeInbound(ByteBuffer(bytes: [5, 1]))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!channel.isActive)
+    }
+
+    @Test func unknownVersionClosesWithoutReply() throws {
+        let (channel, _) = try Self.makeChannel(dialer: ManualDialer())
+        try channel.writeInbound(ByteBuffer(bytes: Array("GET / HTTP/1.1\r\n".utf8)))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(!channel.isActive)
+    }
+}
