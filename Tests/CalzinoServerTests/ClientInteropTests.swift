@@ -66,4 +66,23 @@ struct ClientInteropTests {
         await proxy.stop()
         await target.stop()
     }
+
+    @Test(arguments: ["socks4", "socks5"])
+    func proxychainsRunsCurlThroughCalzino(kind: String) async throws {
+        let target = try await TestTarget.start(.http(body: Self.body))
+        let proxy = try await TestServer.start()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-proxychains-\(kind)-\(proxy.port).conf")
+        try "strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\n\(kind) 127.0.0.1 \(proxy.port)\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let result = try await ProcessRunner.run(
+            ["proxychains4", "-q", "-f", config.path, "curl", "-sS", "--max-time", "20", "http://127.0.0.1:\(target.port)/file.bin"]
+        )
+        #expect(result.status == 0, "proxychains4 \(kind): \(result.stderr)")
+        #expect(result.stdout == Data(Self.body))
+        let lines = await proxy.accessLines(atLeast: 1)
+        #expect(lines.first?.contains("version=\(kind == "socks4" ? "4" : "5")") == true, "the session went through calzino")
+        await proxy.stop()
+        await target.stop()
+    }
 }

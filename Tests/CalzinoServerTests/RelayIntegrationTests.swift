@@ -202,3 +202,23 @@ extension RelayIntegrationTests {
         await target.stop()
     }
 }
+
+extension RelayIntegrationTests {
+    /// An IPv6 listener, an IPv6 destination (ATYP 0x04), and a reply naming the IPv6 outbound address.
+    @Test func ipv6ListenerAndDestination() async throws {
+        let target = try await TestTarget.start(.echo, host: "::1")
+        let proxy = try await TestServer.start { $0.listeners = [try! SocketAddress(ipAddress: "::1", port: 0)] }
+        let port = proxy.port, targetPort = target.port
+        let (reply, echo) = try await onThread {
+            let socket = try RawSocket(port: port, ipv6: true)
+            try socket.send([5, 1, 0, 5, 1, 0, 4] + [UInt8](repeating: 0, count: 15) + [1, UInt8(targetPort >> 8), UInt8(targetPort & 0xFF), 0x66])
+            _ = try socket.receive(exactly: 2)
+            return (try socket.receive(exactly: 22), try socket.receive(exactly: 1))
+        }
+        #expect(reply[0...3] == [5, 0, 0, 4])
+        #expect(Array(reply[4..<20]) == [UInt8](repeating: 0, count: 15) + [1])
+        #expect(echo == [0x66])
+        await proxy.stop()
+        await target.stop()
+    }
+}
