@@ -30,7 +30,7 @@ struct ClientInteropTests {
         let proxy = try await TestServer.start()
         let host = version.hasSuffix("a") || version.hasSuffix("h") ? "localhost" : "127.0.0.1"
         let result = try await ProcessRunner.run(
-            ["python3", TestPaths.script("pysocks_echo.py"), "\(proxy.port)", version, host, "\(target.port)", "1000000"]
+            ["python3", TestPaths.script("echo_check.py"), "pysocks", "\(proxy.port)", version, host, "\(target.port)", "1000000"]
         )
         #expect(result.status == 0, "PySocks \(version): \(result.stderr) \(String(decoding: result.stdout, as: UTF8.self))")
         await proxy.stop()
@@ -44,7 +44,7 @@ struct ClientInteropTests {
         let url = "\(scheme == "socks5h" ? "socks5" : scheme)://127.0.0.1:\(proxy.port)"
         let host = scheme == "socks5h" ? "localhost" : "127.0.0.1"
         let result = try await ProcessRunner.run(
-            ["python3", TestPaths.script("python_socks_echo.py"), url, host, "\(target.port)", "500000"]
+            ["python3", TestPaths.script("echo_check.py"), "python-socks", url, host, "\(target.port)", "500000"]
         )
         #expect(result.status == 0, "python-socks \(scheme): \(result.stderr)")
         await proxy.stop()

@@ -47,9 +47,7 @@ struct RelayIntegrationTests {
         let proxy = try await TestServer.start()
         let port = proxy.port, targetPort = target.port
         let received = try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send(Wire.socks5Connect(port: targetPort))
-            _ = try Wire.readSOCKS5Reply(socket)
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             try socket.send(TestPattern.bytes(from: 0, count: 500_000))
             socket.shutdownWrite()
             // The echo target sees our EOF only through the proxy, echoes everything, then shuts its side.
@@ -67,9 +65,7 @@ struct RelayIntegrationTests {
         let proxy = try await TestServer.start()
         let port = proxy.port, targetPort = target.port
         let greeting = try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send(Wire.socks5Connect(port: targetPort))
-            _ = try Wire.readSOCKS5Reply(socket)
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             // The target has sent "bye" and shut its write half: we see EOF, and may still send.
             let greeting = try socket.receiveUntilEOF()
             try socket.send(TestPattern.bytes(from: 0, count: 300_000))
@@ -107,9 +103,7 @@ struct RelayIntegrationTests {
         let tunnels = 200, size = 32 * 1024
         let sockets = try await onThread {
             try (0..<tunnels).map { _ -> RawSocket in
-                let socket = try RawSocket(port: port)
-                try socket.send(Wire.socks5Connect(port: targetPort))
-                _ = try Wire.readSOCKS5Reply(socket)
+                let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
                 return socket
             }
         }
@@ -139,9 +133,7 @@ struct RelayIntegrationTests {
         let proxy = try await TestServer.start()
         let port = proxy.port, targetPort = target.port
         let socket = try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send(Wire.socks5Connect(port: targetPort))
-            _ = try Wire.readSOCKS5Reply(socket)
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             return socket
         }
         var largest = 0
@@ -169,9 +161,7 @@ struct RelayIntegrationTests {
         let proxy = try await TestServer.start()
         let port = proxy.port, targetPort = target.port
         try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send(Wire.socks5Connect(port: targetPort))
-            _ = try Wire.readSOCKS5Reply(socket)
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             _ = try socket.receive(exactly: 100_000)
             socket.reset()
         }

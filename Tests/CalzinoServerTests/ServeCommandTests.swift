@@ -69,9 +69,7 @@ struct ServeCommandTests {
         let (server, _) = try await Self.startServer(port: port, ["--drain-timeout", "60s"])
         let targetPort = target.port
         let socket = try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send(Wire.socks5Connect(port: targetPort))
-            _ = try Wire.readSOCKS5Reply(socket)
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             _ = try socket.receive(exactly: 1 << 20)
             return socket
         }
@@ -101,9 +99,7 @@ struct ServeCommandTests {
         let (server, _) = try await Self.startServer(port: port, ["--drain-timeout", "500ms"])
         let targetPort = target.port
         let socket = try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send(Wire.socks5Connect(port: targetPort))
-            _ = try Wire.readSOCKS5Reply(socket)
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             return socket
         }
         kill(server.processIdentifier, SIGINT)

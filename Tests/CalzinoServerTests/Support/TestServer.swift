@@ -53,6 +53,18 @@ enum Wire {
         [4, 1, UInt8(port >> 8), UInt8(port & 0xFF)] + host + [0]
     }
 
+    /// Connects to the proxy on `proxyPort` and opens a SOCKS5 CONNECT tunnel to 127.0.0.1:`targetPort`,
+    /// sending `payload` in the same write as the request.
+    static func openTunnel(proxyPort: Int, targetPort: Int, payload: [UInt8] = []) throws -> RawSocket {
+        let socket = try RawSocket(port: proxyPort)
+        try socket.send(Self.socks5Connect(port: targetPort) + payload)
+        let (method, reply) = try Self.readSOCKS5Reply(socket)
+        guard method == 0, reply[1] == 0 else {
+            throw RawSocket.Failure(description: "tunnel refused: method \(method), reply \(reply[1])")
+        }
+        return socket
+    }
+
     /// Reads the method selection and the reply of a SOCKS5 CONNECT with an IPv4 bound address.
     static func readSOCKS5Reply(_ socket: RawSocket) throws -> (method: UInt8, reply: [UInt8]) {
         let selection = try socket.receive(exactly: 2)
