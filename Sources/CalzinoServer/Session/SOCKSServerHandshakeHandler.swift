@@ -48,8 +48,9 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         let record = self.record
         let accessLogger = self.settings.accessLogger
         context.channel.closeFuture.assumeIsolated().whenComplete { _ in
-            // A session that never reached the relay ends with its client connection.
-            if record.connectedAddress == nil {
+            // A session that never reached the relay ends with its client connection; a relayed one is
+            // logged when both of its channels have closed.
+            if !record.isRelaying {
                 record.log(to: accessLogger)
             }
         }
@@ -190,7 +191,6 @@ extension SOCKSServerHandshakeHandler {
         }
         self.deadline?.cancel()
         self.deadline = nil
-        self.record.connectedAddress = target.remoteAddress
         self.record.reply = reply
         self.write(reply, context: context)
         context.flush()
@@ -206,6 +206,8 @@ extension SOCKSServerHandshakeHandler {
             context.close(promise: nil)
             return
         }
+        self.record.connectedAddress = target.remoteAddress
+        self.record.isRelaying = true
         self.watch(client: clientSide, target: targetSide, targetChannel: target, context: context)
         self.phase = .relaying
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
