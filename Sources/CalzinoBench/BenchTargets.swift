@@ -1,0 +1,164 @@
+import NIOCore
+import NIOPosix
+
+/// The benchmark's own loopback targets, each listening on several 127.0.0.x addresses so that
+/// connections spread over more address pairs (one pair has only about 28,000 ephemeral ports).
+///
+/// Protocols, chosen so that no target does per-byte work:
+/// - echo: sends back what it reads;
+/// - sink: reads an 8-byte big-endian count N, then N bytes, then answers one byte;
+/// - source: reads an 8-byte count N, then sends N bytes (slices of one shared buffer) and closes.
+final class BenchTargets: Sendable {
+    let echo: [SocketAddress]
+    let sink: [SocketAddress]
+    let source: [SocketAddress]
+    private let channels: [any Channel]
+
+    static let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+
+    private init(echo: [SocketAddress], sink: [SocketAddress], source: [SocketAddress], channels: [any Channel]) {
+        self.echo = echo
+        self.sink = sink
+        self.source = source
+        self.channels = channels
+    }
+
+    static func start(group: any EventLoopGroup) async throws -> BenchTargets {
+        var channels: [any Channel] = []
+        func bindAll(_ make: @escaping @Sendable () -> any ChannelHandler) async throws -> [SocketAddress] {
+            var addresses: [SocketAddress] = []
+            for host in Self.hosts {
+                let channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 4096)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.allowRemoteHalfClosure, value: true)
+                    .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20))
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(make()) }
+                    }
+                    .bind(host: host, port: 0)
+                    .get()
+                channels.append(channel)
+                if let address = channel.localAddress { addresses.append(address) }
+            }
+            return addresses
+        }
+        let echo = try await bindAll { EchoTarget() }
+        let sink = try await bindAll { SinkTarget() }
+        let source = try await bindAll { SourceTarget() }
+        return BenchTargets(echo: echo, sink: sink, source: source, channels: channels)
+    }
+
+    func stop() async {
+        for channel in self.channels {
+            try? await channel.close()
+        }
+    }
+}
+
+final class EchoTarget: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.write(data, promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelEvent { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+final class SinkTarget: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var header = ByteBuffer()
+    private var remaining: UInt64?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = self.unwrapInboundIn(data)
+        if self.remaining == nil {
+            let take = min(8 - self.header.readableBytes, buffer.readableBytes)
+            if var slice = buffer.readSlice(length: take) { self.header.writeBuffer(&slice) }
+            guard let count = self.header.getInteger(at: self.header.readerIndex, as: UInt64.self) else { return }
+            self.remaining = count
+        }
+        guard let remaining = self.remaining else { return }
+        let got = UInt64(buffer.readableBytes)
+        if got >= remaining {
+            self.remaining = 0
+            context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(bytes: [1])), promise: nil)
+        } else {
+            self.remaining = remaining - got
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelEvent { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+final class SourceTarget: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var header = ByteBuffer()
+    private var remaining: Int = -1
+    private let block = BulkBlock.shared
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard self.remaining < 0 else { return }
+        var buffer = self.unwrapInboundIn(data)
+        let take = min(8 - self.header.readableBytes, buffer.readableBytes)
+        if var slice = buffer.readSlice(length: take) { self.header.writeBuffer(&slice) }
+        guard let count = self.header.getInteger(at: self.header.readerIndex, as: UInt64.self) else { return }
+        self.remaining = Int(clamping: count)
+        self.pump(context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.pump(context: context)
+    }
+
+    private func pump(context: ChannelHandlerContext) {
+        guard self.remaining > 0 else { return }
+        while context.channel.isWritable && self.remaining > 0 {
+            let n = min(self.remaining, self.block.readableBytes)
+            self.remaining -= n
+            context.write(self.wrapOutboundOut(self.block.getSlice(at: self.block.readerIndex, length: n) ?? self.block), promise: nil)
+        }
+        context.flush()
+        if self.remaining == 0 {
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelEvent { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// One megabyte written over and over: NIO writes a `ByteBuffer` without copying it, so bulk sends cost
+/// no per-byte work in the load generator.
+enum BulkBlock {
+    static let shared: ByteBuffer = {
+        var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+        buffer.writeRepeatingByte(0x5A, count: 1 << 20)
+        return buffer
+    }()
+}
