@@ -43,9 +43,14 @@ import Testing
 
         try channel.writeInbound(ByteBuffer(bytes: [5, 1, 0, 1, 127, 0, 0, 1, 0, 80, 0xAB]))
         #expect(dialer.promise != nil, "the connect started")
-        let before = reads.reads
+        var before = reads.reads
         channel.read()
-        #expect(reads.reads == before, "no socket read while the request runs")
+        #expect(reads.reads == before + 1, "a few pipelined bytes do not stop reading")
+
+        try channel.writeInbound(ByteBuffer(repeating: 0x42, count: SOCKSServerHandshakeHandler.pipelinedBytesBeforeHoldingReads))
+        before = reads.reads
+        channel.read()
+        #expect(reads.reads == before, "past the bound, no socket read while the request runs")
 
         dialer.promise?.fail(ChannelError.connectTimeout(.seconds(10)))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: [5, 4, 0, 1, 0, 0, 0, 0, 0, 0]))

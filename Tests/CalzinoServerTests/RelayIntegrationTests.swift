@@ -141,7 +141,7 @@ struct RelayIntegrationTests {
             try await Task.sleep(nanoseconds: 25_000_000)
             largest = max(largest, (await proxy.server.clientBufferedBytes()).max() ?? 0)
         }
-        let bound = 64 * 1024 + 4 * 64 * 1024
+        let bound = RelayTuning.maximumBufferedBytesPerDirection
         #expect(largest > 0, "the target pushed more than the client took")
         #expect(largest <= bound, "server buffered \(largest) bytes towards a client that does not read")
         let received = try await onThread {

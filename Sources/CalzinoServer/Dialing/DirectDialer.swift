@@ -18,6 +18,7 @@ public struct DirectDialer: SOCKSDialer {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
+            .channelOption(.recvAllocator, value: RelayTuning.receiveAllocator)
             .connectTimeout(timeout)
         if let address = destination.socketAddress {
             return bootstrap.connect(to: address)

@@ -26,6 +26,9 @@ final class SOCKSServerHandshakeHandler {
     private let settings: SessionSettings
     private let record: SessionRecord
 
+    /// Pipelined bytes kept while a request runs before reads are held.
+    static let pipelinedBytesBeforeHoldingReads = 16 * 1024
+
     init(settings: SessionSettings, record: SessionRecord) {
         self.settings = settings
         self.record = record
@@ -93,8 +96,14 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         case .handshaking, .closing:
             context.read()
         case .executing, .relaying:
-            // One read burst of pipelined data at most is held in memory while the request runs.
-            self.readHeld = true
+            // Bytes that arrive while the request runs are kept for the relay. Reading goes on until they
+            // pass a bound, so that the usual client, which sends nothing before the reply, costs no
+            // interest changes on the socket; past the bound one read burst at most is added.
+            if (self.buffer?.readableBytes ?? 0) < Self.pipelinedBytesBeforeHoldingReads {
+                context.read()
+            } else {
+                self.readHeld = true
+            }
         }
     }
 

@@ -1,0 +1,22 @@
+import NIOCore
+
+/// Socket settings of both channels of a relayed session, chosen by measurement (see docs/benchmarks.md).
+///
+/// Together they bound what a session holds in user space: reading from one side stops once the other
+/// side's outbound buffer passes `writeBufferWaterMark.high`, and one readiness event reads at most
+/// `maxMessagesPerRead` buffers of at most `maximumReceiveSize`, so each direction holds at most
+/// ``maximumBufferedBytesPerDirection``.
+public enum RelayTuning {
+    public static let maximumReceiveSize = 256 * 1024
+    /// NIO's default, not set explicitly: every channel option applied costs time on each new channel.
+    public static let maxMessagesPerRead = 4
+    /// NIO's default (32 KiB low, 64 KiB high), not set explicitly for the same reason.
+    public static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
+
+    /// Reads start small, so that the buffer NIO keeps per channel between reads stays small for the many
+    /// sessions that move little (idle tunnels cost about 7 KiB), and grow by doubling under bulk load.
+    public static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: maximumReceiveSize)
+
+    /// The most a session buffers in one direction, whatever its peers do.
+    public static let maximumBufferedBytesPerDirection = writeBufferWaterMark.high + maxMessagesPerRead * maximumReceiveSize
+}

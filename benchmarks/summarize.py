@@ -1,0 +1,72 @@
+"""Reads the JSON figures of benchmarks/compare.sh and prints one Markdown table of medians with ratios
+to direct and to Dante.
+
+usage: summarize.py WORKDIR ROUNDS
+"""
+import json
+import os
+import statistics
+import sys
+
+work, rounds = sys.argv[1], int(sys.argv[2])
+targets = ["direct", "calzino", "dante", "microsocks"]
+runs = {t: [] for t in targets}
+for t in targets:
+    for r in range(1, rounds + 1):
+        path = os.path.join(work, f"{t}-{r}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                runs[t].append(json.load(f))
+
+
+def median(target, key):
+    values = [run[key] for run in runs[target] if run.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+# (label, key, higher is better)
+rows = [
+    ("throughput 1 tunnel up, MB/s", "throughput_1x_up_MBps", True),
+    ("throughput 1 tunnel down, MB/s", "throughput_1x_down_MBps", True),
+    ("throughput 8 tunnels up, MB/s", "throughput_8x_up_MBps", True),
+    ("throughput 8 tunnels down, MB/s", "throughput_8x_down_MBps", True),
+    ("proxy CPU per MB, 1 tunnel up, us", "throughput_1x_up_proxy_cpu_us_per_MB", False),
+    ("sessions/s (64 workers)", "rate_sessions_per_s", True),
+    ("session failures", "rate_failures", False),
+    ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session", False),
+    ("session cycle p50, us", "rate_cycle_p50_us", False),
+    ("session cycle p99, us", "rate_cycle_p99_us", False),
+    ("round trip p50, us", "latency_p50_us", False),
+    ("round trip p99, us", "latency_p99_us", False),
+    ("idle tunnels held / verified", None, True),
+    ("proxy memory per idle tunnel, KiB", "idle_KiB_per_tunnel", False),
+    ("load generator CPU during 1-tunnel up, %", "throughput_1x_up_loadgen_cpu_pct", False),
+]
+
+
+def fmt(value):
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+print("| measure | direct | calzino | Dante | microsocks | calzino/direct | calzino/Dante |")
+print("|---|---|---|---|---|---|---|")
+for label, key, _ in rows:
+    if key is None:
+        cells = []
+        for t in targets:
+            held, verified = median(t, "idle_tunnels"), median(t, "idle_verified")
+            cells.append("-" if held is None else f"{held:,.0f} / {verified:,.0f}")
+        print(f"| {label} | " + " | ".join(cells) + " | | |")
+        continue
+    values = [median(t, key) for t in targets]
+    print(f"| {label} | " + " | ".join(fmt(v) for v in values) + f" | {ratio(values[1], values[0])} | {ratio(values[1], values[2])} |")
