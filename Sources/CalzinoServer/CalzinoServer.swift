@@ -15,6 +15,10 @@ public final class CalzinoServer: Service, Sendable {
     private let logger: Logger
     private let accessLogger: Logger
     private let registry = SessionRegistry()
+    private let admission = SessionAdmission()
+
+    /// Descriptors kept for listeners, the event loops' own, standard streams and the resolver.
+    static let reservedDescriptors = 64
     private let listenerChannels = NIOLockedValueBox<[any Channel]>([])
 
     public init(
@@ -55,6 +59,14 @@ public final class CalzinoServer: Service, Sendable {
             dialer: self.configuration.dialer,
             logger: self.logger,
             accessLogger: self.accessLogger
+        )
+        let descriptors = FileDescriptorLimit.raiseSoftToHard()
+        let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
+        let capacity = min(self.configuration.maxSessions ?? fromDescriptors, fromDescriptors)
+        self.admission.setCapacity(capacity)
+        self.logger.info(
+            "session capacity",
+            metadata: ["descriptor-limit": "\(descriptors)", "max-sessions": "\(capacity)"]
         )
         var bound: [SocketAddress] = []
         let all = self.configuration.listeners.map { ($0, false) } + self.configuration.optionalListeners.map { ($0, true) }
@@ -104,6 +116,8 @@ public final class CalzinoServer: Service, Sendable {
 
     private func bind(_ address: SocketAddress, settings: SessionSettings) async throws -> any Channel {
         let registry = self.registry
+        let admission = self.admission
+        let logger = self.logger
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -111,6 +125,11 @@ public final class CalzinoServer: Service, Sendable {
             .childChannelOption(.recvAllocator, value: RelayTuning.receiveAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard admission.admit(open: registry.count, logger: logger) else {
+                        // Over capacity: close at once rather than let the connection wait in silence.
+                        channel.close(promise: nil)
+                        return
+                    }
                     registry.add(channel)
                     let record = SessionRecord(clientAddress: channel.remoteAddress)
                     try channel.pipeline.syncOperations.addHandler(

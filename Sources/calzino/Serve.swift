@@ -43,12 +43,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Concurrent sessions; more connections are closed at once. Default and upper bound: what the descriptor limit allows (raised to its hard limit at start).", valueName: "n"))
+    var maxSessions: Int?
+
     func validate() throws {
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level: '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads: must be from 1 to 256")
+        }
+        if let maxSessions, maxSessions < 1 {
+            throw ValidationError("--max-sessions: must be at least 1")
         }
         _ = try self.makeConfiguration()
     }
@@ -71,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         let idle = try Self.duration(self.idleTimeout, flag: "--idle-timeout")
         configuration.idleTimeout = idle == .zero ? nil : idle
         configuration.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")
+        configuration.maxSessions = self.maxSessions
         return configuration
     }
 

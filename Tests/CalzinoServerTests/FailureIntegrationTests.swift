@@ -232,3 +232,30 @@ struct FailureIntegrationTests {
         await target.stop()
     }
 }
+
+extension FailureIntegrationTests {
+    /// Beyond the session capacity a connection is closed at once; a slot that frees up is used again.
+    @Test(.timeLimit(.minutes(1))) func sessionCapacityRefusesCleanly() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start { $0.maxSessions = 3 }
+        let port = proxy.port, targetPort = target.port
+        let tunnels = try await onThread {
+            try (0..<3).map { _ in try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }
+        }
+        let refused = try await onThread {
+            let extra = try RawSocket(port: port)
+            try? extra.send([5, 1, 0])
+            return (try? extra.receiveUntilEOF()) ?? []
+        }
+        #expect(refused.isEmpty, "the fourth connection is closed without a byte")
+        tunnels[0].close()
+        var admitted = false
+        for _ in 0..<100 where !admitted {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            admitted = (try? await onThread { try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }) != nil
+        }
+        #expect(admitted, "a freed slot admits a new session")
+        await proxy.stop()
+        await target.stop()
+    }
+}

@@ -19,6 +19,9 @@ public struct CalzinoServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
     /// How CONNECT reaches its destination.
     public var dialer: any SOCKSDialer
+    /// Concurrent client connections; beyond it a new connection is closed at once. `nil`: as many as the
+    /// descriptor limit allows (two descriptors per session, less a reserve).
+    public var maxSessions: Int?
 
     public static let defaultPort = 1080
 
@@ -36,7 +39,8 @@ public struct CalzinoServerConfiguration: Sendable {
         connectTimeout: TimeAmount = .seconds(10),
         idleTimeout: TimeAmount? = .hours(1),
         drainTimeout: TimeAmount = .seconds(30),
-        dialer: any SOCKSDialer = DirectDialer()
+        dialer: any SOCKSDialer = DirectDialer(),
+        maxSessions: Int? = nil
     ) {
         self.listeners = listeners
         self.optionalListeners = optionalListeners
@@ -45,5 +49,6 @@ public struct CalzinoServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.drainTimeout = drainTimeout
         self.dialer = dialer
+        self.maxSessions = maxSessions
     }
 }
