@@ -58,7 +58,8 @@ public final class CalzinoServer: Service, Sendable {
             acceptedMethods: [.noAuthenticationRequired],
             dialer: self.configuration.dialer,
             logger: self.logger,
-            accessLogger: self.accessLogger
+            accessLogger: self.accessLogger,
+            registry: self.registry
         )
         let descriptors = FileDescriptorLimit.raiseSoftToHard()
         let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
@@ -121,8 +122,6 @@ public final class CalzinoServer: Service, Sendable {
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.recvAllocator, value: RelayTuning.receiveAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard admission.admit(open: registry.count, logger: logger) else {
@@ -131,6 +130,7 @@ public final class CalzinoServer: Service, Sendable {
                         return
                     }
                     registry.add(channel)
+                    try RelayTuning.configure(channel)
                     let record = SessionRecord(clientAddress: channel.remoteAddress)
                     try channel.pipeline.syncOperations.addHandler(
                         SOCKSServerHandshakeHandler(settings: settings, record: record)

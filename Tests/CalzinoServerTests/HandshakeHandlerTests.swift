@@ -25,7 +25,8 @@ import Testing
             acceptedMethods: [.noAuthenticationRequired],
             dialer: dialer,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+            accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            registry: SessionRegistry()
         )
         let channel = EmbeddedChannel()
         let reads = RelayHandlerTests.ReadCounter()

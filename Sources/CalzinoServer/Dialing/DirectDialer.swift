@@ -16,10 +16,13 @@ public struct DirectDialer: SOCKSDialer {
 
     public func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel> {
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.autoRead, value: false)
-            .channelOption(.recvAllocator, value: RelayTuning.receiveAllocator)
             .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try RelayTuning.configure(channel)
+                    try channel.syncOptions?.setOption(.autoRead, value: false)
+                }
+            }
         if let address = destination.socketAddress {
             return bootstrap.connect(to: address)
         }

@@ -20,6 +20,9 @@ final class RelayHandler {
     /// Bytes read on this channel (and so written to the partner). Plain integer: one event loop.
     private(set) var bytesRead: Int = 0
 
+    /// Told when this channel closes; set once the session is wired.
+    var session: RelaySession?
+
     private init() {}
 
     /// A connected pair: the first goes on the client channel, the second on the target channel.
@@ -101,6 +104,7 @@ extension RelayHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.partner = nil
+        self.session = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -114,6 +118,7 @@ extension RelayHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.partner?.partnerClosed(failed: self.failed)
+        self.session?.sideClosed()
         context.fireChannelInactive()
     }
 

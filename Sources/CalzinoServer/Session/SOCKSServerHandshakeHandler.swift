@@ -22,7 +22,8 @@ final class SOCKSServerHandshakeHandler {
     private var buffer: ByteBuffer?
     private var readHeld = false
     private var inputClosedWhileExecuting = false
-    private var deadline: Scheduled<Void>?
+    private var deadline: NIOScheduledCallback?
+    private var context: ChannelHandlerContext?
     private let settings: SessionSettings
     private let record: SessionRecord
 
@@ -43,25 +44,28 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundOut = ByteBuffer
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         // The handshake deadline covers everything up to the reply, the connect included; the connect has its
         // own, shorter or longer, timeout too.
-        self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.settings.handshakeTimeout) {
-            self.handshakeTimedOut(context: context)
+        self.deadline = DeadlineCallback.schedule(self, in: self.settings.handshakeTimeout, on: context.eventLoop)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A session that never reached the relay ends with its client connection; a relayed one ends in its
+        // RelaySession, once both of its channels have closed.
+        self.deadline?.cancel()
+        self.deadline = nil
+        if self.phase != .relaying {
+            self.record.log(to: self.settings.accessLogger)
+            self.settings.registry.remove(context.channel)
         }
-        let record = self.record
-        let accessLogger = self.settings.accessLogger
-        context.channel.closeFuture.assumeIsolated().whenComplete { _ in
-            // A session that never reached the relay ends with its client connection; a relayed one is
-            // logged when both of its channels have closed.
-            if !record.isRelaying {
-                record.log(to: accessLogger)
-            }
-        }
+        context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.deadline?.cancel()
         self.deadline = nil
+        self.context = nil
         // Bytes the client sent behind its request go to the relay, then the EOF if it came, then reading resumes.
         if let buffer = self.buffer, buffer.readableBytes > 0 {
             self.buffer = nil
@@ -216,36 +220,16 @@ extension SOCKSServerHandshakeHandler {
             return
         }
         self.record.connectedAddress = target.remoteAddress
-        self.record.isRelaying = true
-        self.watch(client: clientSide, target: targetSide, targetChannel: target, context: context)
         self.phase = .relaying
+        RelaySession(
+            client: clientSide,
+            target: targetSide,
+            clientChannel: context.channel,
+            targetChannel: target,
+            record: self.record,
+            settings: self.settings
+        ).start()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    /// Arms the idle timeout and the access-log line for a relayed session.
-    private func watch(client: RelayHandler, target: RelayHandler, targetChannel: any Channel, context: ChannelHandlerContext) {
-        let clientChannel = context.channel
-        let watchdog: IdleWatchdog?
-        if let idleTimeout = self.settings.idleTimeout {
-            let dog = IdleWatchdog(client: client, target: target, timeout: idleTimeout)
-            let record = self.record
-            dog.start(on: context.eventLoop) {
-                record.failure = "idle timeout"
-                clientChannel.close(promise: nil)
-                targetChannel.close(promise: nil)
-            }
-            watchdog = dog
-        } else {
-            watchdog = nil
-        }
-        let record = self.record
-        let accessLogger = self.settings.accessLogger
-        clientChannel.closeFuture.and(targetChannel.closeFuture).assumeIsolated().whenComplete { _ in
-            watchdog?.cancel()
-            record.bytesUp = client.bytesRead
-            record.bytesDown = target.bytesRead
-            record.log(to: accessLogger)
-        }
     }
 
     private func fail(_ cause: SOCKSFailureCause, context: ChannelHandlerContext) {
@@ -268,9 +252,7 @@ extension SOCKSServerHandshakeHandler {
         self.buffer = nil
         self.record.reply = reply
         self.deadline?.cancel()
-        self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: self.settings.lingerTimeout) {
-            context.close(promise: nil)
-        }
+        self.deadline = DeadlineCallback.schedule(self, in: self.settings.lingerTimeout, on: context.eventLoop)
         self.write(reply, context: context)
         context.flush()
         context.close(mode: .output, promise: nil)
@@ -280,11 +262,11 @@ extension SOCKSServerHandshakeHandler {
         }
     }
 
-    private func handshakeTimedOut(context: ChannelHandlerContext) {
+    private func deadlinePassed(context: ChannelHandlerContext) {
         self.deadline = nil
-        self.settings.logger.debug("handshake deadline passed", metadata: ["client": "\(self.record.clientAddress.map(SessionRecord.format) ?? "-")"])
         switch self.phase {
         case .handshaking:
+            self.settings.logger.debug("handshake deadline passed", metadata: ["client": "\(self.record.clientAddress.map(SessionRecord.format) ?? "-")"])
             self.record.failure = "handshake timeout"
             self.phase = .closing
             context.close(promise: nil)
@@ -311,6 +293,13 @@ extension SOCKSServerHandshakeHandler {
         var out = context.channel.allocator.buffer(capacity: 24)
         out.writeSOCKSServerMessage(message)
         context.write(self.wrapOutboundOut(out), promise: nil)
+    }
+}
+
+extension SOCKSServerHandshakeHandler: DeadlineTarget {
+    func deadlinePassed() {
+        guard let context = self.context else { return }
+        self.deadlinePassed(context: context)
     }
 }
 

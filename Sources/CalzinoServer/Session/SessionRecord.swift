@@ -11,8 +11,6 @@ final class SessionRecord {
     var reply: SOCKSServerMessage?
     /// Why it failed, for a failure reply or a close without one.
     var failure: String?
-    /// Set once the relay is wired; from then on the relay's end writes the line.
-    var isRelaying = false
     var bytesUp: Int = 0
     var bytesDown: Int = 0
     private var logged = false

@@ -15,4 +15,5 @@ struct SessionSettings: Sendable {
     var dialer: any SOCKSDialer
     var logger: Logger
     var accessLogger: Logger
+    var registry: SessionRegistry
 }

@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+
+/// A relayed session after its reply: the two relay handlers, the idle watch and the end of the session.
+///
+/// Both handlers report here when their channel goes inactive; when both have, the session writes its
+/// access-log line and leaves the registry. Everything happens on the session's one event loop.
+final class RelaySession {
+    private var client: RelayHandler?
+    private var target: RelayHandler?
+    private let clientChannel: any Channel
+    private let targetChannel: any Channel
+    private let record: SessionRecord
+    private let settings: SessionSettings
+    private var closedSides = 0
+    private var idleWatch: NIOScheduledCallback?
+    private var lastTotal = -1
+    private var quietChecks = 0
+    private let idleInterval: TimeAmount?
+
+    /// Checks per idle timeout: a quiet session closes between 1 and 1.25 timeouts after its last byte,
+    /// without stamping the time on every read.
+    static let idleChecksPerTimeout = 4
+
+    init(client: RelayHandler, target: RelayHandler, clientChannel: any Channel, targetChannel: any Channel, record: SessionRecord, settings: SessionSettings) {
+        self.client = client
+        self.target = target
+        self.clientChannel = clientChannel
+        self.targetChannel = targetChannel
+        self.record = record
+        self.settings = settings
+        self.idleInterval = settings.idleTimeout.map { .nanoseconds(max($0.nanoseconds / Int64(Self.idleChecksPerTimeout), 1_000_000)) }
+        client.session = self
+        target.session = self
+    }
+
+    func start() {
+        self.scheduleIdleCheck()
+    }
+
+    /// One side's channel has closed.
+    func sideClosed() {
+        self.closedSides += 1
+        guard self.closedSides == 2 else { return }
+        self.idleWatch?.cancel()
+        self.idleWatch = nil
+        self.record.bytesUp = self.client?.bytesRead ?? 0
+        self.record.bytesDown = self.target?.bytesRead ?? 0
+        self.client = nil
+        self.target = nil
+        self.record.log(to: self.settings.accessLogger)
+        self.settings.registry.remove(self.clientChannel)
+    }
+
+    private func scheduleIdleCheck() {
+        guard let interval = self.idleInterval else { return }
+        self.idleWatch = DeadlineCallback.schedule(self, in: interval, on: self.clientChannel.eventLoop)
+    }
+}
+
+extension RelaySession: DeadlineTarget {
+    func deadlinePassed() {
+        self.idleWatch = nil
+        guard let client = self.client, let target = self.target else { return }
+        let total = client.bytesRead &+ target.bytesRead
+        if total == self.lastTotal {
+            self.quietChecks += 1
+        } else {
+            self.lastTotal = total
+            self.quietChecks = 0
+        }
+        if self.quietChecks >= Self.idleChecksPerTimeout {
+            self.record.failure = "idle timeout"
+            self.clientChannel.close(promise: nil)
+            self.targetChannel.close(promise: nil)
+        } else {
+            self.scheduleIdleCheck()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension RelaySession: Sendable {}
