@@ -124,3 +124,16 @@ func expectRoundTrip<T: Equatable>(
     #expect(written == bytes.count, sourceLocation: sourceLocation)
     #expect(Array(out.readableBytesView) == bytes, sourceLocation: sourceLocation)
 }
+
+@Suite struct GreetingSelectionTests {
+    @Test func selectsTheFirstAcceptedMethodOffered() throws {
+        var buffer = ByteBuffer(bytes: [5, 3, 2, 1, 0])
+        #expect(try buffer.readSOCKS5GreetingSelecting(from: [.usernamePassword, .noAuthenticationRequired]) == .some(.usernamePassword))
+        #expect(buffer.readableBytes == 0)
+        var none = ByteBuffer(bytes: [5, 1, 1])
+        #expect(try none.readSOCKS5GreetingSelecting(from: [.noAuthenticationRequired]) == .some(nil))
+        var partial = ByteBuffer(bytes: [5, 2, 0])
+        #expect(try partial.readSOCKS5GreetingSelecting(from: [.noAuthenticationRequired]) == nil)
+        #expect(partial.readableBytes == 3)
+    }
+}

@@ -87,6 +87,11 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         case .handshaking:
             self.append(&incoming)
             self.processBuffer(context: context)
+            // Let go of a fully parsed buffer: it is NIO's pooled receive buffer, and holding it would make
+            // the next read allocate a new one.
+            if self.buffer?.readableBytes == 0 {
+                self.buffer = nil
+            }
         case .executing, .relaying:
             // Pipelined bytes: keep them for the relay.
             self.append(&incoming)

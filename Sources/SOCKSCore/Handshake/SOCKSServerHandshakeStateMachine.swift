@@ -64,8 +64,10 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
 
         case .awaitingSOCKS5Greeting:
             do {
-                guard let greeting = try buffer.readSOCKS5Greeting() else { return .needMoreBytes }
-                guard let method = self.acceptedMethods.first(where: greeting.methods.contains) else {
+                guard let choice = try buffer.readSOCKS5GreetingSelecting(from: self.acceptedMethods) else {
+                    return .needMoreBytes
+                }
+                guard let method = choice else {
                     self.state = .failed
                     let selection = SOCKS5MethodSelection(method: .noAcceptableMethods)
                     return .sendAndClose(.socks5MethodSelection(selection), cause: .notAllowedByRuleset)

@@ -25,6 +25,22 @@ extension ByteBuffer {
         }
     }
 
+    /// Reads a greeting and picks the first of `accepted` that it offers, without building the method list:
+    /// the server's path. `.some(nil)` means a complete greeting that offers none of them.
+    public mutating func readSOCKS5GreetingSelecting(from accepted: [SOCKS5AuthMethod]) throws -> SOCKS5AuthMethod?? {
+        try self.parseUnwindingIfNeeded { buffer -> SOCKS5AuthMethod?? in
+            guard let version = buffer.readInteger(as: UInt8.self) else { return nil }
+            guard version == 0x05 else {
+                throw SOCKSProtocolError(.invalidVersion, "SOCKS5 greeting with version \(version)")
+            }
+            guard let count = buffer.readInteger(as: UInt8.self), let offered = buffer.readSlice(length: Int(count)) else {
+                return nil
+            }
+            let view = offered.readableBytesView
+            return .some(accepted.first { view.contains($0.rawValue) })
+        }
+    }
+
     /// Writes a greeting; more than 255 methods are cut to 255.
     @discardableResult
     public mutating func writeSOCKS5Greeting(_ greeting: SOCKS5Greeting) -> Int {
