@@ -58,8 +58,7 @@ public final class CalzinoServer: Service, Sendable {
             acceptedMethods: [.noAuthenticationRequired],
             dialer: self.configuration.dialer,
             logger: self.logger,
-            accessLogger: self.accessLogger,
-            registry: self.registry
+            accessLogger: self.accessLogger
         )
         let descriptors = FileDescriptorLimit.raiseSoftToHard()
         let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)

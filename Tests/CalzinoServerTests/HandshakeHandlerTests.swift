@@ -25,8 +25,7 @@ import Testing
             acceptedMethods: [.noAuthenticationRequired],
             dialer: dialer,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            registry: SessionRegistry()
+            accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         let channel = EmbeddedChannel()
         let reads = RelayHandlerTests.ReadCounter()

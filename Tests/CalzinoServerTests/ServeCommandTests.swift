@@ -14,16 +14,18 @@ struct ServeCommandTests {
     }
 
     /// Starts `calzino serve` with `arguments` and waits until it accepts on `port`.
-    static func startServer(port: Int, _ arguments: [String]) async throws -> (Process, Pipe) {
+    /// Its log goes to a file (never a pipe nobody reads, which would stall the server once full).
+    static func startServer(port: Int, _ arguments: [String]) async throws -> (Process, URL) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"] + arguments
-        let errors = Pipe()
-        process.standardError = errors
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-serve-\(port).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         for _ in 0..<500 {
-            if (try? RawSocket(port: port, timeoutSeconds: 1)) != nil { return (process, errors) }
+            if (try? RawSocket(port: port, timeoutSeconds: 1)) != nil { return (process, log) }
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         process.terminate()
@@ -66,7 +68,7 @@ struct ServeCommandTests {
         let total = 48 << 20
         let target = try await TestTarget.start(.source(count: total))
         let port = try await Self.freePort()
-        let (server, _) = try await Self.startServer(port: port, ["--drain-timeout", "60s"])
+        let (server, log) = try await Self.startServer(port: port, ["--drain-timeout", "60s", "--log-level", "debug"])
         let targetPort = target.port
         let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
@@ -87,8 +89,13 @@ struct ServeCommandTests {
             return try socket.drainCounting { _, _ in true }
         }
         #expect(rest == total - (1 << 20), "the transfer finished")
-        #expect(await Self.waitForExit(server, seconds: 20))
-        #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        let exited = await Self.waitForExit(server, seconds: 20)
+        #expect(exited, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        if exited {
+            #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        } else {
+            server.terminate()
+        }
         await target.stop()
     }
 
@@ -103,8 +110,13 @@ struct ServeCommandTests {
             return socket
         }
         kill(server.processIdentifier, SIGINT)
-        #expect(await Self.waitForExit(server, seconds: 20))
-        #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        let exited = await Self.waitForExit(server, seconds: 20)
+        #expect(exited)
+        if exited {
+            #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+        } else {
+            server.terminate()
+        }
         #expect(try await onThread { socket.waitForClose() }, "the idle tunnel was closed")
         await target.stop()
     }

@@ -4,7 +4,7 @@ import NIOCore
 /// A relayed session after its reply: the two relay handlers, the idle watch and the end of the session.
 ///
 /// Both handlers report here when their channel goes inactive; when both have, the session writes its
-/// access-log line and leaves the registry. Everything happens on the session's one event loop.
+/// access-log line. Everything happens on the session's one event loop.
 final class RelaySession {
     private var client: RelayHandler?
     private var target: RelayHandler?
@@ -49,7 +49,6 @@ final class RelaySession {
         self.client = nil
         self.target = nil
         self.record.log(to: self.settings.accessLogger)
-        self.settings.registry.remove(self.clientChannel)
     }
 
     private func scheduleIdleCheck() {

@@ -57,7 +57,6 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         self.deadline = nil
         if self.phase != .relaying {
             self.record.log(to: self.settings.accessLogger)
-            self.settings.registry.remove(context.channel)
         }
         context.fireChannelInactive()
     }

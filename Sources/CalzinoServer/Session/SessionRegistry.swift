@@ -2,19 +2,19 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// The open client connections of a server, so that a graceful shutdown can wait for them and then close
-/// the ones left. Touched once when a connection opens and once when its session ends (from the session's
-/// own handlers, so no future callback is allocated), never on the data path.
+/// the ones left. Touched once when a connection opens and once when it closes, never on the data path.
+///
+/// Removal hangs on the channel's close future rather than on handler events: a connection accepted just as
+/// its listener closes can be closed before it ever becomes active, and then no handler hears of it.
 final class SessionRegistry: Sendable {
     private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     func add(_ channel: any Channel) {
         let key = ObjectIdentifier(channel)
         self.channels.withLockedValue { $0[key] = channel }
-    }
-
-    func remove(_ channel: any Channel) {
-        let key = ObjectIdentifier(channel)
-        self.channels.withLockedValue { _ = $0.removeValue(forKey: key) }
+        channel.closeFuture.whenComplete { _ in
+            self.channels.withLockedValue { _ = $0.removeValue(forKey: key) }
+        }
     }
 
     var count: Int {

@@ -15,5 +15,4 @@ struct SessionSettings: Sendable {
     var dialer: any SOCKSDialer
     var logger: Logger
     var accessLogger: Logger
-    var registry: SessionRegistry
 }
