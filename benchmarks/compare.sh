@@ -3,10 +3,16 @@
 #
 # The proxy under test is pinned to CPU 0 and the load generator (`calzino bench`, which also runs the
 # targets) to CPU 1. Targets run in interleaved rounds (direct, calzino, dante, microsocks, direct, ...) so
-# that drift hits all alike; the table gives medians over the rounds with ratios to direct and to Dante.
+# that drift hits all alike; each proxy is started fresh for its run, so that its memory per idle tunnel is
+# not inflated by earlier loads. The proxy's CPU time is CPU 0's busy time. The table gives medians over the
+# rounds with ratios to direct and to Dante, and is written to benchmarks/results/.
+#
+# Dante binds every outbound socket to a port before connecting, so its ports cannot be shared between
+# destinations and TIME_WAIT exhausts the default range within one connection-rate run; the script widens
+# net.ipv4.ip_local_port_range for the run and restores it after.
 #
 # usage: benchmarks/compare.sh [ROUNDS] [extra calzino bench options...]
-#   ROUNDS defaults to 3. Example for a quick look: benchmarks/compare.sh 1 --bytes 256M --rate-seconds 3
+#   ROUNDS defaults to 3. A quick look: benchmarks/compare.sh 1 --bytes 256M --rate-seconds 3 --idle-tunnels 2000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -21,21 +27,27 @@ swift build -c release --product calzino >/dev/null
 bin=.build/release/calzino
 
 work=$(mktemp -d /tmp/calzino-compare.XXXXXX)
-pids=()
+old_range=$(sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')
+proxy_pid=""
+stop_proxy() {
+    if [ -n "$proxy_pid" ]; then
+        kill "$proxy_pid" 2>/dev/null || true
+        pkill -P "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
+        proxy_pid=""
+    fi
+}
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    stop_proxy
+    sysctl -qw net.ipv4.ip_local_port_range="$old_range" || true
 }
 trap cleanup EXIT
+sysctl -qw net.ipv4.ip_local_port_range="1024 65535" || echo "# could not widen the port range; Dante may run out of ports" >&2
 
-calzino_port=21080; dante_port=21081; micro_port=21082
-
-taskset -c 0 "$bin" serve --listen "127.0.0.1:$calzino_port" --threads 1 --log-level warning 2>"$work/calzino.log" &
-pids+=($!); calzino_pid=$!
-
+port=21080
 cat >"$work/danted.conf" <<CONF
 logoutput: $work/danted.log
-internal: 127.0.0.1 port = $dante_port
+internal: 127.0.0.1 port = $port
 external: 127.0.0.1
 socksmethod: none
 clientmethod: none
@@ -44,30 +56,38 @@ user.unprivileged: nobody
 client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }
 CONF
-taskset -c 0 danted -f "$work/danted.conf" -p "$work/danted.pid" -N 2 &
-pids+=($!); dante_pid=$!
 
-taskset -c 0 microsocks -i 127.0.0.1 -p "$micro_port" >/dev/null 2>&1 &
-pids+=($!); micro_pid=$!
-sleep 2
-
-declare -A route=(
-    [direct]="direct"
-    [calzino]="socks5://127.0.0.1:$calzino_port"
-    [dante]="socks5://127.0.0.1:$dante_port"
-    [microsocks]="socks5://127.0.0.1:$micro_port"
-)
-declare -A pidof=([direct]="" [calzino]="$calzino_pid" [dante]="$dante_pid" [microsocks]="$micro_pid")
+start_proxy() {
+    case "$1" in
+        calzino) taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/calzino.log" & ;;
+        dante) taskset -c 0 danted -f "$work/danted.conf" -N 2 & ;;
+        microsocks) taskset -c 0 microsocks -i 127.0.0.1 -p "$port" >/dev/null 2>&1 & ;;
+    esac
+    proxy_pid=$!
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "# $1 did not start" >&2
+    return 1
+}
 
 for round in $(seq 1 "$rounds"); do
     for target in direct calzino dante microsocks; do
         echo "# round $round: $target" >&2
-        args=(bench --proxy "${route[$target]}" --threads 1 --json "$work/$target-$round.json")
-        [ -n "${pidof[$target]}" ] && args+=(--proxy-pid "${pidof[$target]}")
+        args=(bench --threads 1 --json "$work/$target-$round.json")
+        if [ "$target" = direct ]; then
+            args+=(--proxy direct)
+        else
+            start_proxy "$target"
+            args+=(--proxy "socks5://127.0.0.1:$port" --proxy-pid "$proxy_pid" --proxy-cpu 0)
+        fi
         if ! taskset -c 1 "$bin" "${args[@]}" "${extra[@]}" >"$work/$target-$round.txt" 2>&1; then
             echo "# $target round $round reported failures:" >&2
             tail -3 "$work/$target-$round.txt" >&2
         fi
+        stop_proxy
+        sleep 1
     done
 done
 
@@ -78,7 +98,7 @@ out="benchmarks/results/$stamp.md"
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
     echo "- calzino $(git rev-parse --short HEAD) (release, 1 event loop), $(danted -v 2>&1 | head -1 | cut -d. -f1-3), microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null)"
-    echo "- proxy pinned to CPU 0, load generator and targets to CPU 1; $rounds interleaved rounds, medians; options: ${extra[*]:-defaults}"
+    echo "- each proxy pinned to CPU 0 and started fresh for each run; load generator and targets on CPU 1; $rounds interleaved rounds, medians; options: ${extra[*]:-defaults}"
     echo
     python3 benchmarks/summarize.py "$work" "$rounds"
 } | tee "$out"

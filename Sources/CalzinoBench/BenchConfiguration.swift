@@ -1,12 +1,16 @@
 /// What `calzino bench` measures and how hard.
 public struct BenchConfiguration: Sendable {
     public enum Scenario: String, CaseIterable, Sendable {
-        case throughput, rate, latency, idle
+        // Idle first: it reads the proxy's resident memory, which earlier loads would inflate.
+        case idle, throughput, rate, latency
     }
 
     public var route: BenchRoute = .direct
     /// The proxy's processes (their children are found and counted too), for its CPU time and memory.
     public var proxyPIDs: [Int32] = []
+    /// The core the proxy is pinned to: its busy time is the proxy's CPU time. Process CPU times miss the
+    /// work of children that exit during a measurement (Dante forks), so the core is the better witness.
+    public var proxyCore: Int?
     public var scenarios: [Scenario] = Scenario.allCases
     /// Bytes moved up, then down, through one tunnel; the parallel run splits the same total.
     public var bytes: Int = 2 << 30

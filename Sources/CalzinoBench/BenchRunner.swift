@@ -190,12 +190,21 @@ public final class BenchRunner: Sendable {
         let started = NIODeadline.now()
         try await body()
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        let proxyAfter = ProcStat.withDescendants(self.configuration.proxyPIDs).reduce(0.0) { $0 + ProcStat.cpuSeconds(pid: "\($1)") }
+        let coresAfter = ProcStat.coreTimes()
+        let proxyCPU: Double?
+        if let core = self.configuration.proxyCore, core >= 0, core < cores.busy.count, core < coresAfter.busy.count {
+            proxyCPU = Double(coresAfter.busy[core] &- cores.busy[core]) / ProcStat.ticksPerSecond
+        } else if !pids.isEmpty {
+            let after = ProcStat.withDescendants(self.configuration.proxyPIDs).reduce(0.0) { $0 + ProcStat.cpuSeconds(pid: "\($1)") }
+            proxyCPU = after - proxy
+        } else {
+            proxyCPU = nil
+        }
         return Sample(
             seconds: seconds,
-            coreBusy: ProcStat.coreTimes().busyShare(since: cores),
+            coreBusy: coresAfter.busyShare(since: cores),
             ownCPUSeconds: ProcStat.cpuSeconds() - own,
-            proxyCPUSeconds: pids.isEmpty ? nil : proxyAfter - proxy
+            proxyCPUSeconds: proxyCPU
         )
     }
 
