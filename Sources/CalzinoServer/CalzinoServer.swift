@@ -54,6 +54,7 @@ public final class CalzinoServer: Service, Sendable {
         let settings = SessionSettings(
             handshakeTimeout: self.configuration.handshakeTimeout,
             connectTimeout: self.configuration.connectTimeout,
+            bindTimeout: self.configuration.bindTimeout,
             idleTimeout: self.configuration.idleTimeout,
             acceptedMethods: [.noAuthenticationRequired],
             dialer: self.configuration.dialer,

@@ -14,14 +14,18 @@ public enum SOCKSFailureCause: Hashable, Sendable, CaseIterable, CustomStringCon
     case malformedRequest
     case identdUnreachable
     case identdMismatch
+    /// BIND: no peer connected before the deadline.
+    case acceptTimeout
+    /// BIND: a peer other than the one the client named connected.
+    case unexpectedPeer
 
     /// The RFC 1928 REP code for this cause.
     public var socks5ReplyCode: SOCKS5ReplyCode {
         switch self {
         case .generalFailure, .malformedRequest, .identdUnreachable, .identdMismatch: return .generalFailure
-        case .notAllowedByRuleset: return .notAllowedByRuleset
+        case .notAllowedByRuleset, .unexpectedPeer: return .notAllowedByRuleset
         case .networkUnreachable: return .networkUnreachable
-        case .hostUnreachable, .nameNotResolved, .connectTimeout: return .hostUnreachable
+        case .hostUnreachable, .nameNotResolved, .connectTimeout, .acceptTimeout: return .hostUnreachable
         case .connectionRefused: return .connectionRefused
         case .ttlExpired: return .ttlExpired
         case .commandNotSupported: return .commandNotSupported
@@ -36,7 +40,7 @@ public enum SOCKSFailureCause: Hashable, Sendable, CaseIterable, CustomStringCon
         case .identdMismatch: return .identdMismatch
         case .generalFailure, .notAllowedByRuleset, .networkUnreachable, .hostUnreachable, .nameNotResolved,
             .connectTimeout, .connectionRefused, .ttlExpired, .commandNotSupported, .addressTypeNotSupported,
-            .malformedRequest:
+            .malformedRequest, .acceptTimeout, .unexpectedPeer:
             return .rejectedOrFailed
         }
     }
@@ -56,6 +60,8 @@ public enum SOCKSFailureCause: Hashable, Sendable, CaseIterable, CustomStringCon
         case .malformedRequest: return "malformed-request"
         case .identdUnreachable: return "identd-unreachable"
         case .identdMismatch: return "identd-mismatch"
+        case .acceptTimeout: return "accept-timeout"
+        case .unexpectedPeer: return "unexpected-peer"
         }
     }
 }

@@ -11,6 +11,8 @@ public enum SOCKSHost: Hashable, Sendable {
 
     /// The unspecified IPv4 address 0.0.0.0, used in failure replies.
     public static let unspecifiedIPv4 = SOCKSHost.ipv4(0)
+    /// The unspecified IPv6 address ::.
+    public static let unspecifiedIPv6 = SOCKSHost.ipv6(SOCKSIPv6Address(high: 0, low: 0))
 }
 
 /// An IPv6 address as two network-order halves, so that it is `Hashable` without allocating.

@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give up an outbound connect (all addresses of a name) after this time: reply 0x04.", valueName: "duration"))
     var connectTimeout: String = "10s"
 
+    @Option(help: ArgumentHelp("BIND: after the first reply, wait this long for the peer to connect; then reply 0x04 (SOCKS4: 0x5B).", valueName: "duration"))
+    var bindTimeout: String = "60s"
+
     @Option(help: ArgumentHelp("Close a session in which no byte moved either way for this time; 0 disables.", valueName: "duration"))
     var idleTimeout: String = "1h"
 
@@ -74,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.handshakeTimeout = try Self.duration(self.handshakeTimeout, flag: "--handshake-timeout")
         configuration.connectTimeout = try Self.duration(self.connectTimeout, flag: "--connect-timeout")
+        configuration.bindTimeout = try Self.duration(self.bindTimeout, flag: "--bind-timeout")
         let idle = try Self.duration(self.idleTimeout, flag: "--idle-timeout")
         configuration.idleTimeout = idle == .zero ? nil : idle
         configuration.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")

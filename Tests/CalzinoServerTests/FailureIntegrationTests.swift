@@ -93,7 +93,7 @@ struct FailureIntegrationTests {
         await proxy.stop()
     }
 
-    @Test(arguments: [0x02 as UInt8, 0x03, 0x09])
+    @Test(arguments: [0x03 as UInt8, 0x09])
     func unsupportedCommandIs07(command: UInt8) async throws {
         let proxy = try await TestServer.start()
         let (reply, closed) = try await Self.socks5Exchange(port: proxy.port, request: [5, command, 0, 1, 127, 0, 0, 1, 0, 80])
@@ -102,12 +102,12 @@ struct FailureIntegrationTests {
         await proxy.stop()
     }
 
-    @Test func socks4BindIs5B() async throws {
+    @Test func socks4UnknownCommandIs5B() async throws {
         let proxy = try await TestServer.start()
         let port = proxy.port
         let reply = try await onThread {
             let socket = try RawSocket(port: port)
-            try socket.send([4, 2, 0, 80, 127, 0, 0, 1, 0])
+            try socket.send([4, 3, 0, 80, 127, 0, 0, 1, 0])
             return try socket.receive(exactly: 8)
         }
         #expect(reply[1] == 0x5B)

@@ -21,6 +21,7 @@ import Testing
         let settings = SessionSettings(
             handshakeTimeout: handshakeTimeout,
             connectTimeout: .seconds(10),
+            bindTimeout: .seconds(10),
             idleTimeout: nil,
             acceptedMethods: [.noAuthenticationRequired],
             dialer: dialer,

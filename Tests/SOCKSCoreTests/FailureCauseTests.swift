@@ -17,6 +17,8 @@ import Testing
         (.malformedRequest, 0x01),
         (.identdUnreachable, 0x01),
         (.identdMismatch, 0x01),
+        (.acceptTimeout, 0x04),
+        (.unexpectedPeer, 0x02),
     ])
     func socks5Codes(cause: SOCKSFailureCause, code: UInt8) {
         #expect(cause.socks5ReplyCode.rawValue == code)

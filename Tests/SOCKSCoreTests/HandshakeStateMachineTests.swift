@@ -117,3 +117,24 @@ import Testing
         #expect(machine.requestFailed(.commandNotSupported) == .socks5Reply(SOCKS5Reply(code: .commandNotSupported)))
     }
 }
+
+extension HandshakeStateMachineTests {
+    @Test func bindHasTwoReplies() {
+        var machine = SOCKSServerHandshakeStateMachine()
+        let (actions, _) = run([5, 1, 0, 5, 2, 0, 1, 10, 0, 0, 7, 0, 21], chunk: 100, machine: &machine)
+        #expect(actions.last == .request(SOCKSClientRequest(version: .socks5, command: .bind, destination: SOCKSEndpoint(host: .ipv4(0x0A00_0007), port: 21))))
+        let listening = SOCKSEndpoint(host: .ipv4(0x7F00_0001), port: 4000)
+        #expect(machine.bindListening(bound: listening) == .socks5Reply(SOCKS5Reply(code: .succeeded, bound: listening)))
+        #expect(machine.bindListening(bound: listening) == nil, "only one first reply")
+        let peer = SOCKSEndpoint(host: .ipv4(0x0A00_0007), port: 5555)
+        #expect(machine.requestSucceeded(bound: peer) == .socks5Reply(SOCKS5Reply(code: .succeeded, bound: peer)))
+    }
+
+    @Test func socks4BindFailsAfterItsFirstReply() {
+        var machine = SOCKSServerHandshakeStateMachine()
+        let (actions, _) = run([4, 2, 0, 21, 10, 0, 0, 7, 0], chunk: 100, machine: &machine)
+        #expect(actions.count == 1)
+        #expect(machine.bindListening(bound: SOCKSEndpoint(host: .ipv4(0x7F00_0001), port: 4000)) == .socks4Reply(SOCKS4Reply(code: .granted, port: 4000, address: 0x7F00_0001)))
+        #expect(machine.requestFailed(.acceptTimeout) == .socks4Reply(SOCKS4Reply(code: .rejectedOrFailed)))
+    }
+}

@@ -13,6 +13,8 @@ public struct CalzinoServerConfiguration: Sendable {
     public var handshakeTimeout: TimeAmount
     /// For the outbound connect, over all addresses of a name.
     public var connectTimeout: TimeAmount
+    /// BIND: how long the listener waits for the peer after the first reply.
+    public var bindTimeout: TimeAmount
     /// A relayed session in which no byte moves for this long is closed; `nil` disables it.
     public var idleTimeout: TimeAmount?
     /// On graceful shutdown, how long open sessions may go on before they are closed.
@@ -37,6 +39,7 @@ public struct CalzinoServerConfiguration: Sendable {
         optionalListeners: [SocketAddress] = [],
         handshakeTimeout: TimeAmount = .seconds(10),
         connectTimeout: TimeAmount = .seconds(10),
+        bindTimeout: TimeAmount = .seconds(60),
         idleTimeout: TimeAmount? = .hours(1),
         drainTimeout: TimeAmount = .seconds(30),
         dialer: any SOCKSDialer = DirectDialer(),
@@ -46,6 +49,7 @@ public struct CalzinoServerConfiguration: Sendable {
         self.optionalListeners = optionalListeners
         self.handshakeTimeout = handshakeTimeout
         self.connectTimeout = connectTimeout
+        self.bindTimeout = bindTimeout
         self.idleTimeout = idleTimeout
         self.drainTimeout = drainTimeout
         self.dialer = dialer

@@ -57,6 +57,18 @@ public final class ConcurrentResolver: Resolver, Sendable {
         }
     }
 
+    /// Resolves `host` off the event loop; the future completes on `eventLoop` with the IPv6 addresses first.
+    static func resolve(host: String, port: Int, on eventLoop: any EventLoop) -> EventLoopFuture<[SocketAddress]> {
+        guard !host.utf8.contains(0) else {
+            return eventLoop.makeFailedFuture(ResolutionError(name: host, detail: "name contains NUL"))
+        }
+        let promise = eventLoop.makePromise(of: [SocketAddress].self)
+        DispatchQueue.global().async {
+            promise.completeWith(Self.lookup(host: host, port: port).map { $0.1 + $0.0 }.mapError { $0 as any Error })
+        }
+        return promise.futureResult
+    }
+
     /// A blocking `getaddrinfo` for TCP, split by family.
     static func lookup(host: String, port: Int) -> Result<([SocketAddress], [SocketAddress]), ResolutionError> {
         var hints = addrinfo()

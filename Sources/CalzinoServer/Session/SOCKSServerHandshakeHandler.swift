@@ -9,8 +9,10 @@ final class SOCKSServerHandshakeHandler {
     private enum Phase {
         /// Reading the greeting and the request.
         case handshaking
-        /// The request is complete and being carried out: reads are held, bytes are kept.
+        /// The request is complete and being carried out: bytes are kept for the relay.
         case executing
+        /// BIND: the first reply is out; waiting for the peer to connect. Bytes are kept as while executing.
+        case awaitingPeer
         /// A failure reply was sent: input is read and thrown away until the client closes.
         case closing
         /// The relay runs; this handler is on its way out of the pipeline.
@@ -23,6 +25,7 @@ final class SOCKSServerHandshakeHandler {
     private var readHeld = false
     private var inputClosedWhileExecuting = false
     private var deadline: NIOScheduledCallback?
+    private var bindListener: BindListener?
     private var context: ChannelHandlerContext?
     private let settings: SessionSettings
     private let record: SessionRecord
@@ -55,6 +58,7 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         // RelaySession, once both of its channels have closed.
         self.deadline?.cancel()
         self.deadline = nil
+        self.closeBindListener()
         if self.phase != .relaying {
             self.record.log(to: self.settings.accessLogger)
         }
@@ -91,7 +95,7 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
             if self.buffer?.readableBytes == 0 {
                 self.buffer = nil
             }
-        case .executing, .relaying:
+        case .executing, .awaitingPeer, .relaying:
             // Pipelined bytes: keep them for the relay.
             self.append(&incoming)
         case .closing:
@@ -103,7 +107,7 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         switch self.phase {
         case .handshaking, .closing:
             context.read()
-        case .executing, .relaying:
+        case .executing, .awaitingPeer, .relaying:
             // Bytes that arrive while the request runs are kept for the relay. Reading goes on until they
             // pass a bound, so that the usual client, which sends nothing before the reply, costs no
             // interest changes on the socket; past the bound one read burst at most is added.
@@ -123,6 +127,11 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         switch self.phase {
         case .handshaking, .closing:
             // A client that stops sending before its request is complete will never complete it.
+            context.close(promise: nil)
+        case .awaitingPeer:
+            // A BIND client that leaves before its peer arrives: the listener closes at once.
+            self.record.failure = "client left before the BIND peer"
+            self.closeBindListener()
             context.close(promise: nil)
         case .executing, .relaying:
             self.inputClosedWhileExecuting = true
@@ -169,7 +178,9 @@ extension SOCKSServerHandshakeHandler {
         switch request.command {
         case .connect:
             self.connect(to: request.destination, context: context)
-        case .bind, .udpAssociate, .unknown:
+        case .bind:
+            self.bind(expecting: request.destination, context: context)
+        case .udpAssociate, .unknown:
             self.fail(.commandNotSupported, context: context)
         }
     }
@@ -181,7 +192,7 @@ extension SOCKSServerHandshakeHandler {
             .whenComplete { result in
                 switch result {
                 case .success(let target):
-                    self.relay(to: target, context: context)
+                    self.relay(to: target, bound: target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified, context: context)
                 case .failure(let error):
                     guard context.channel.isActive else { return }
                     self.settings.logger.debug(
@@ -194,13 +205,12 @@ extension SOCKSServerHandshakeHandler {
             }
     }
 
-    /// Sends the success reply and hands the connection to a relay with `target`.
-    private func relay(to target: any Channel, context: ChannelHandlerContext) {
-        guard context.channel.isActive, self.phase == .executing else {
+    /// Sends the success reply naming `bound` and hands the connection to a relay with `target`.
+    private func relay(to target: any Channel, bound: SOCKSEndpoint, context: ChannelHandlerContext) {
+        guard context.channel.isActive, self.phase == .executing || self.phase == .awaitingPeer else {
             target.close(promise: nil)
             return
         }
-        let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified
         guard let reply = self.stateMachine.requestSucceeded(bound: bound) else {
             target.close(promise: nil)
             context.close(promise: nil)
@@ -236,6 +246,89 @@ extension SOCKSServerHandshakeHandler {
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
+    /// BIND: opens a listener on the address this host would use to reach the expected peer, sends the first
+    /// reply, and waits for the peer under the BIND deadline.
+    private func bind(expecting destination: SOCKSEndpoint, context: ChannelHandlerContext) {
+        if case .name(let name) = destination.host {
+            ConcurrentResolver.resolve(host: name, port: Int(destination.port), on: context.eventLoop)
+                .assumeIsolated()
+                .whenComplete { result in
+                    guard context.channel.isActive, self.phase == .executing else { return }
+                    switch result {
+                    case .success(let addresses) where !addresses.isEmpty:
+                        self.openBindListener(expecting: addresses, context: context)
+                    case .success, .failure:
+                        self.fail(.nameNotResolved, context: context)
+                    }
+                }
+        } else {
+            self.openBindListener(expecting: destination.socketAddress.map { [$0] } ?? [], context: context)
+        }
+    }
+
+    private func openBindListener(expecting peers: [SocketAddress], context: ChannelHandlerContext) {
+        // DST 0.0.0.0 or :: admits any peer; the listener then uses the address the client reached us on.
+        let expectedHosts = Set(peers.map { SOCKSEndpoint($0).host }.filter { $0 != .unspecifiedIPv4 && $0 != .unspecifiedIPv6 })
+        let egress: SocketAddress?
+        if let first = peers.first(where: { expectedHosts.contains(SOCKSEndpoint($0).host) }) {
+            egress = EgressAddress.towards(first)
+        } else {
+            egress = context.channel.localAddress.flatMap { try? SocketAddress(ipAddress: $0.ipAddress ?? "", port: 0) }
+        }
+        guard let egress else {
+            self.fail(.networkUnreachable, context: context)
+            return
+        }
+        BindListener.open(
+            on: context.eventLoop,
+            address: egress,
+            expectedHosts: expectedHosts.isEmpty ? nil : expectedHosts,
+            onPeer: { result in self.bindPeerArrived(result, context: context) }
+        )
+        .assumeIsolated()
+        .whenComplete { result in
+            switch result {
+            case .success(let listener):
+                guard context.channel.isActive, self.phase == .executing,
+                    let local = listener.localAddress,
+                    let first = self.stateMachine.bindListening(bound: SOCKSEndpoint(local))
+                else {
+                    listener.close()
+                    return
+                }
+                self.bindListener = listener
+                self.phase = .awaitingPeer
+                self.record.reply = first
+                self.deadline?.cancel()
+                self.deadline = DeadlineCallback.schedule(self, in: self.settings.bindTimeout, on: context.eventLoop)
+                self.write(first, context: context)
+                context.flush()
+            case .failure(let error):
+                self.record.failure = "\(error)"
+                self.fail(.generalFailure, context: context)
+            }
+        }
+    }
+
+    private func bindPeerArrived(_ result: Result<any Channel, BindListener.BindFailure>, context: ChannelHandlerContext) {
+        self.bindListener = nil
+        guard self.phase == .awaitingPeer, context.channel.isActive else {
+            if case .success(let peer) = result { peer.close(promise: nil) }
+            return
+        }
+        switch result {
+        case .success(let peer):
+            self.relay(to: peer, bound: peer.remoteAddress.map(SOCKSEndpoint.init) ?? .unspecified, context: context)
+        case .failure(let failure):
+            self.fail(failure.cause, context: context)
+        }
+    }
+
+    private func closeBindListener() {
+        self.bindListener?.close()
+        self.bindListener = nil
+    }
+
     private func fail(_ cause: SOCKSFailureCause, context: ChannelHandlerContext) {
         if self.record.failure == nil {
             self.record.failure = "\(cause)"
@@ -252,6 +345,7 @@ extension SOCKSServerHandshakeHandler {
     /// Closing at once could turn into a reset (when unread client bytes remain in the kernel) that may
     /// overtake the reply; the lingering read drains those bytes instead.
     private func closeAfterReply(_ reply: SOCKSServerMessage, context: ChannelHandlerContext) {
+        self.closeBindListener()
         self.phase = .closing
         self.buffer = nil
         self.record.reply = reply
@@ -278,6 +372,9 @@ extension SOCKSServerHandshakeHandler {
             // The request itself is taking too long (a dial that outlives the handshake deadline).
             self.record.failure = "handshake timeout"
             self.fail(.connectTimeout, context: context)
+        case .awaitingPeer:
+            self.record.failure = "no BIND peer within the deadline"
+            self.fail(.acceptTimeout, context: context)
         case .closing, .relaying:
             context.close(promise: nil)
         }

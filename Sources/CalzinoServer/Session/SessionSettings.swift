@@ -6,6 +6,8 @@ import SOCKSCore
 struct SessionSettings: Sendable {
     var handshakeTimeout: TimeAmount
     var connectTimeout: TimeAmount
+    /// BIND: how long the listener waits for the peer after the first reply.
+    var bindTimeout: TimeAmount
     /// `nil`: sessions never time out for idleness.
     var idleTimeout: TimeAmount?
     /// How long a failed handshake waits for the client to close after the failure reply (see

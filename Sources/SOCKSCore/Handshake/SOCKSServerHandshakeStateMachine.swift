@@ -9,6 +9,8 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
         case awaitingSOCKS5Greeting
         case awaitingSOCKS5Request
         case awaitingOutcome(SOCKSClientRequest.Version)
+        /// BIND: the first reply is out; the second waits for the peer.
+        case awaitingBindPeer(SOCKSClientRequest.Version)
         case established
         case failed
     }
@@ -26,7 +28,7 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
         switch self.state {
         case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Request:
             return false
-        case .awaitingOutcome, .established, .failed:
+        case .awaitingOutcome, .awaitingBindPeer, .established, .failed:
             return true
         }
     }
@@ -95,35 +97,57 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
                 return .sendAndClose(.socks5Reply(SOCKS5Reply(code: cause.socks5ReplyCode)), cause: cause)
             }
 
-        case .awaitingOutcome, .established, .failed:
+        case .awaitingOutcome, .awaitingBindPeer, .established, .failed:
             // The bytes are no longer the handshake's; they stay in the buffer for the relay.
             return .needMoreBytes
         }
     }
 
-    /// The request was carried out; returns the success reply naming `bound`. `nil` if no request is
-    /// waiting for an outcome (a handler bug, reported instead of trapping).
-    public mutating func requestSucceeded(bound: SOCKSEndpoint) -> SOCKSServerMessage? {
+    /// BIND: the listener is open; returns the first reply, naming where it listens. The second reply
+    /// comes from `requestSucceeded` (naming the peer) or `requestFailed`.
+    public mutating func bindListening(bound: SOCKSEndpoint) -> SOCKSServerMessage? {
         guard case .awaitingOutcome(let version) = self.state else { return nil }
+        self.state = .awaitingBindPeer(version)
+        return Self.success(version, bound: bound)
+    }
+
+    /// The request was carried out; returns the success reply naming `bound` (for BIND, the peer that
+    /// connected). `nil` if no request is waiting for an outcome (a handler bug, reported instead of
+    /// trapping).
+    public mutating func requestSucceeded(bound: SOCKSEndpoint) -> SOCKSServerMessage? {
+        guard let version = self.pendingVersion else { return nil }
         self.state = .established
-        switch version {
-        case .socks4, .socks4a:
-            return .socks4Reply(SOCKS4Reply(code: .granted, bound: bound))
-        case .socks5:
-            return .socks5Reply(SOCKS5Reply(code: .succeeded, bound: bound))
-        }
+        return Self.success(version, bound: bound)
     }
 
     /// The request failed; returns the failure reply to send before closing. `nil` if no request is
     /// waiting for an outcome.
     public mutating func requestFailed(_ cause: SOCKSFailureCause) -> SOCKSServerMessage? {
-        guard case .awaitingOutcome(let version) = self.state else { return nil }
+        guard let version = self.pendingVersion else { return nil }
         self.state = .failed
         switch version {
         case .socks4, .socks4a:
             return .socks4Reply(SOCKS4Reply(code: cause.socks4ReplyCode))
         case .socks5:
             return .socks5Reply(SOCKS5Reply(code: cause.socks5ReplyCode))
+        }
+    }
+
+    private var pendingVersion: SOCKSClientRequest.Version? {
+        switch self.state {
+        case .awaitingOutcome(let version), .awaitingBindPeer(let version):
+            return version
+        case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Request, .established, .failed:
+            return nil
+        }
+    }
+
+    private static func success(_ version: SOCKSClientRequest.Version, bound: SOCKSEndpoint) -> SOCKSServerMessage {
+        switch version {
+        case .socks4, .socks4a:
+            return .socks4Reply(SOCKS4Reply(code: .granted, bound: bound))
+        case .socks5:
+            return .socks5Reply(SOCKS5Reply(code: .succeeded, bound: bound))
         }
     }
 }

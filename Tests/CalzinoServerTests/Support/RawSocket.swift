@@ -15,7 +15,7 @@ final class RawSocket: @unchecked Sendable {
     private var closed = false
 
     /// Connects to 127.0.0.1:`port` (or ::1 when `ipv6`).
-    init(port: Int, ipv6: Bool = false, receiveBuffer: Int? = nil, timeoutSeconds: Int = 15) throws {
+    init(port: Int, ipv6: Bool = false, host: String? = nil, localHost: String? = nil, receiveBuffer: Int? = nil, timeoutSeconds: Int = 15) throws {
         let family = ipv6 ? AF_INET6 : AF_INET
         #if canImport(Glibc)
         let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
@@ -46,6 +46,15 @@ final class RawSocket: @unchecked Sendable {
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            if let host { inet_pton(AF_INET, host, &address.sin_addr) }
+            if let localHost {
+                var local = sockaddr_in()
+                local.sin_family = sa_family_t(AF_INET)
+                inet_pton(AF_INET, localHost, &local.sin_addr)
+                _ = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
             rc = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
@@ -127,6 +136,16 @@ final class RawSocket: @unchecked Sendable {
             guard ok else { throw Failure(description: "wrong bytes at offset \(total)") }
             total += n
         }
+    }
+
+    /// The local port of this socket.
+    var localPort: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(self.fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func setReceiveBuffer(_ bytes: Int) {
