@@ -55,6 +55,8 @@ public final class CalzinoServer: Service, Sendable {
             handshakeTimeout: self.configuration.handshakeTimeout,
             connectTimeout: self.configuration.connectTimeout,
             bindTimeout: self.configuration.bindTimeout,
+            udpAdvertise: self.configuration.udpAdvertise,
+            udpIdleTimeout: self.configuration.udpIdleTimeout,
             idleTimeout: self.configuration.idleTimeout,
             acceptedMethods: [.noAuthenticationRequired],
             dialer: self.configuration.dialer,

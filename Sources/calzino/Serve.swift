@@ -34,6 +34,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("BIND: after the first reply, wait this long for the peer to connect; then reply 0x04 (SOCKS4: 0x5B).", valueName: "duration"))
     var bindTimeout: String = "60s"
 
+    @Option(help: ArgumentHelp("UDP ASSOCIATE: name this IP in replies instead of the address the client reached (for a server behind NAT).", valueName: "ip"))
+    var udpAdvertise: String?
+
+    @Option(help: ArgumentHelp("UDP ASSOCIATE: end an association after this long without a datagram either way; 0 disables.", valueName: "duration"))
+    var udpIdleTimeout: String = "2m"
+
     @Option(help: ArgumentHelp("Close a session in which no byte moved either way for this time; 0 disables.", valueName: "duration"))
     var idleTimeout: String = "1h"
 
@@ -78,6 +84,15 @@ struct Serve: AsyncParsableCommand {
         configuration.handshakeTimeout = try Self.duration(self.handshakeTimeout, flag: "--handshake-timeout")
         configuration.connectTimeout = try Self.duration(self.connectTimeout, flag: "--connect-timeout")
         configuration.bindTimeout = try Self.duration(self.bindTimeout, flag: "--bind-timeout")
+        let udpIdle = try Self.duration(self.udpIdleTimeout, flag: "--udp-idle-timeout")
+        configuration.udpIdleTimeout = udpIdle == .zero ? nil : udpIdle
+        if let advertise = self.udpAdvertise {
+            let text = advertise.hasPrefix("[") && advertise.hasSuffix("]") ? String(advertise.dropFirst().dropLast()) : advertise
+            guard let address = try? SocketAddress(ipAddress: text, port: 0) else {
+                throw ValidationError("--udp-advertise '\(advertise)': not an IP address")
+            }
+            configuration.udpAdvertise = address
+        }
         let idle = try Self.duration(self.idleTimeout, flag: "--idle-timeout")
         configuration.idleTimeout = idle == .zero ? nil : idle
         configuration.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")

@@ -93,7 +93,7 @@ struct FailureIntegrationTests {
         await proxy.stop()
     }
 
-    @Test(arguments: [0x03 as UInt8, 0x09])
+    @Test(arguments: [0x00 as UInt8, 0x09, 0xFF])
     func unsupportedCommandIs07(command: UInt8) async throws {
         let proxy = try await TestServer.start()
         let (reply, closed) = try await Self.socks5Exchange(port: proxy.port, request: [5, command, 0, 1, 127, 0, 0, 1, 0, 80])

@@ -22,6 +22,8 @@ import Testing
             handshakeTimeout: handshakeTimeout,
             connectTimeout: .seconds(10),
             bindTimeout: .seconds(10),
+            udpAdvertise: nil,
+            udpIdleTimeout: nil,
             idleTimeout: nil,
             acceptedMethods: [.noAuthenticationRequired],
             dialer: dialer,

@@ -15,6 +15,11 @@ public struct CalzinoServerConfiguration: Sendable {
     public var connectTimeout: TimeAmount
     /// BIND: how long the listener waits for the peer after the first reply.
     public var bindTimeout: TimeAmount
+    /// UDP ASSOCIATE: the address to name in replies instead of the control connection's local address, for
+    /// a server behind NAT. Only its IP counts; the port is the association's.
+    public var udpAdvertise: SocketAddress?
+    /// UDP ASSOCIATE: an association with no datagram either way for this long ends; `nil`: never.
+    public var udpIdleTimeout: TimeAmount?
     /// A relayed session in which no byte moves for this long is closed; `nil` disables it.
     public var idleTimeout: TimeAmount?
     /// On graceful shutdown, how long open sessions may go on before they are closed.
@@ -40,6 +45,8 @@ public struct CalzinoServerConfiguration: Sendable {
         handshakeTimeout: TimeAmount = .seconds(10),
         connectTimeout: TimeAmount = .seconds(10),
         bindTimeout: TimeAmount = .seconds(60),
+        udpAdvertise: SocketAddress? = nil,
+        udpIdleTimeout: TimeAmount? = .minutes(2),
         idleTimeout: TimeAmount? = .hours(1),
         drainTimeout: TimeAmount = .seconds(30),
         dialer: any SOCKSDialer = DirectDialer(),
@@ -50,6 +57,8 @@ public struct CalzinoServerConfiguration: Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.connectTimeout = connectTimeout
         self.bindTimeout = bindTimeout
+        self.udpAdvertise = udpAdvertise
+        self.udpIdleTimeout = udpIdleTimeout
         self.idleTimeout = idleTimeout
         self.drainTimeout = drainTimeout
         self.dialer = dialer

@@ -17,6 +17,9 @@ final class SOCKSServerHandshakeHandler {
         case closing
         /// The relay runs; this handler is on its way out of the pipeline.
         case relaying
+        /// UDP ASSOCIATE: the reply is out; the control connection carries nothing more and its end ends
+        /// the association.
+        case associated
     }
 
     private var stateMachine: SOCKSServerHandshakeStateMachine
@@ -26,6 +29,7 @@ final class SOCKSServerHandshakeHandler {
     private var inputClosedWhileExecuting = false
     private var deadline: NIOScheduledCallback?
     private var bindListener: BindListener?
+    private var association: UDPAssociation?
     private var context: ChannelHandlerContext?
     private let settings: SessionSettings
     private let record: SessionRecord
@@ -59,6 +63,11 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         self.deadline?.cancel()
         self.deadline = nil
         self.closeBindListener()
+        if let association = self.association {
+            association.close()
+            self.association = nil
+            self.record.udp = association.counters
+        }
         if self.phase != .relaying {
             self.record.log(to: self.settings.accessLogger)
         }
@@ -98,14 +107,14 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         case .executing, .awaitingPeer, .relaying:
             // Pipelined bytes: keep them for the relay.
             self.append(&incoming)
-        case .closing:
+        case .closing, .associated:
             break
         }
     }
 
     func read(context: ChannelHandlerContext) {
         switch self.phase {
-        case .handshaking, .closing:
+        case .handshaking, .closing, .associated:
             context.read()
         case .executing, .awaitingPeer, .relaying:
             // Bytes that arrive while the request runs are kept for the relay. Reading goes on until they
@@ -127,6 +136,9 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
         switch self.phase {
         case .handshaking, .closing:
             // A client that stops sending before its request is complete will never complete it.
+            context.close(promise: nil)
+        case .associated:
+            // The control connection ended from the client's side: so does the association.
             context.close(promise: nil)
         case .awaitingPeer:
             // A BIND client that leaves before its peer arrives: the listener closes at once.
@@ -180,7 +192,9 @@ extension SOCKSServerHandshakeHandler {
             self.connect(to: request.destination, context: context)
         case .bind:
             self.bind(expecting: request.destination, context: context)
-        case .udpAssociate, .unknown:
+        case .udpAssociate:
+            self.associate(declared: request.destination, context: context)
+        case .unknown:
             self.fail(.commandNotSupported, context: context)
         }
     }
@@ -324,6 +338,52 @@ extension SOCKSServerHandshakeHandler {
         }
     }
 
+    /// UDP ASSOCIATE: opens the association's client socket on the address the client reached us on, and
+    /// replies with that address (or the advertised one) and the socket's port.
+    private func associate(declared: SOCKSEndpoint, context: ChannelHandlerContext) {
+        guard let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
+            self.fail(.generalFailure, context: context)
+            return
+        }
+        UDPAssociation.open(on: context.eventLoop, client: client, declared: declared, localAddress: local)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let association):
+                    guard context.channel.isActive, self.phase == .executing, let port = association.boundPort else {
+                        association.close()
+                        return
+                    }
+                    let advertised = self.settings.udpAdvertise ?? local
+                    let bound = SOCKSEndpoint(host: SOCKSEndpoint(advertised).host, port: UInt16(clamping: port))
+                    guard let reply = self.stateMachine.requestSucceeded(bound: bound) else {
+                        association.close()
+                        context.close(promise: nil)
+                        return
+                    }
+                    self.association = association
+                    self.phase = .associated
+                    self.buffer = nil
+                    self.record.reply = reply
+                    self.deadline?.cancel()
+                    self.deadline = nil
+                    association.watchIdle(timeout: self.settings.udpIdleTimeout) {
+                        self.record.failure = "udp idle timeout"
+                        context.close(promise: nil)
+                    }
+                    self.write(reply, context: context)
+                    context.flush()
+                    if self.readHeld {
+                        self.readHeld = false
+                        context.read()
+                    }
+                case .failure(let error):
+                    self.record.failure = "\(error)"
+                    self.fail(.generalFailure, context: context)
+                }
+            }
+    }
+
     private func closeBindListener() {
         self.bindListener?.close()
         self.bindListener = nil
@@ -375,7 +435,7 @@ extension SOCKSServerHandshakeHandler {
         case .awaitingPeer:
             self.record.failure = "no BIND peer within the deadline"
             self.fail(.acceptTimeout, context: context)
-        case .closing, .relaying:
+        case .closing, .relaying, .associated:
             context.close(promise: nil)
         }
     }

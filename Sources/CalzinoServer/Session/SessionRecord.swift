@@ -11,6 +11,8 @@ final class SessionRecord {
     var reply: SOCKSServerMessage?
     /// Why it failed, for a failure reply or a close without one.
     var failure: String?
+    /// UDP ASSOCIATE: what the association moved and dropped.
+    var udp: UDPAssociationCounters?
     var bytesUp: Int = 0
     var bytesDown: Int = 0
     private var logged = false
@@ -38,6 +40,9 @@ final class SessionRecord {
         line += " connected=\(self.connectedAddress.map(Self.format) ?? "-")"
         line += " reply=\(self.reply?.codeDescription ?? "-")"
         line += " up=\(self.bytesUp) down=\(self.bytesDown)"
+        if let udp = self.udp {
+            line += " \(udp.description)"
+        }
         line += " duration=\(tenthsOfMilliseconds / 10).\(tenthsOfMilliseconds % 10)ms"
         if let failure = self.failure {
             line += " error=\"\(failure)\""

@@ -8,6 +8,11 @@ struct SessionSettings: Sendable {
     var connectTimeout: TimeAmount
     /// BIND: how long the listener waits for the peer after the first reply.
     var bindTimeout: TimeAmount
+    /// UDP ASSOCIATE: the address named in the reply instead of the control connection's local address
+    /// (for a server behind NAT); `nil` uses the local address.
+    var udpAdvertise: SocketAddress?
+    /// UDP ASSOCIATE: an association with no datagram either way for this long ends; `nil`: never.
+    var udpIdleTimeout: TimeAmount?
     /// `nil`: sessions never time out for idleness.
     var idleTimeout: TimeAmount?
     /// How long a failed handshake waits for the client to close after the failure reply (see

@@ -1,0 +1,188 @@
+@testable import CalzinoServer
+import Foundation
+import NIOCore
+import Testing
+
+/// UDP ASSOCIATE through the real server on loopback.
+@Suite(.timeLimit(.minutes(2)))
+struct UDPIntegrationTests {
+    @Test(arguments: [5, 8 * 1024, 60 * 1024])
+    func ipv4EchoThroughTheRelay(size: Int) async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let proxyPort = proxy.port, echoPort = echo.port
+        let reply = try await onThread { () -> ([UInt8], [UInt8]?) in
+            let (control, relayHost, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
+            _ = control
+            let udp = try UDPSocket()
+            let payload = TestPattern.bytes(from: size, count: size)
+            try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + payload, to: "127.0.0.1", port: relayPort)
+            return (relayHost, udp.receive())
+        }
+        #expect(reply.0 == [127, 0, 0, 1], "the relay address is the control connection's local address")
+        let datagram = try #require(reply.1)
+        #expect(Array(datagram.prefix(10)) == UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort), "the header names the source")
+        #expect(Array(datagram.dropFirst(10)) == TestPattern.bytes(from: size, count: size))
+        await proxy.stop()
+        await echo.stop()
+    }
+
+    @Test func ipv6EchoThroughTheRelay() async throws {
+        let echo = try await UDPEchoTarget.start(host: "::1")
+        let proxy = try await TestServer.start { $0.listeners = [(try? SocketAddress(ipAddress: "::1", port: 0))].compactMap { $0 } }
+        let proxyPort = proxy.port, echoPort = echo.port
+        let (relayHost, datagram) = try await onThread { () -> ([UInt8], [UInt8]?) in
+            let (control, relayHost, relayPort) = try UDPWire.associate(proxyPort: proxyPort, ipv6: true)
+            _ = control
+            let udp = try UDPSocket(ipv6: true)
+            try udp.send(UDPWire.header(ipv6Loopback: echoPort) + [9, 8, 7], to: "::1", port: relayPort)
+            return (relayHost, udp.receive())
+        }
+        #expect(relayHost == [UInt8](repeating: 0, count: 15) + [1])
+        #expect(datagram.map { Array($0.suffix(3)) } == [9, 8, 7])
+        #expect(datagram.map { Array($0.prefix(22)) } == UDPWire.header(ipv6Loopback: echoPort))
+        await proxy.stop()
+        await echo.stop()
+    }
+
+    @Test func nameDestination() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let proxyPort = proxy.port, echoPort = echo.port
+        let datagram = try await onThread { () -> [UInt8]? in
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
+            _ = control
+            let udp = try UDPSocket()
+            try udp.send(UDPWire.header(name: "localhost", port: echoPort) + Array("by name".utf8), to: "127.0.0.1", port: relayPort)
+            return udp.receive()
+        }
+        #expect(datagram.map { Array($0.dropFirst(10)) } == Array("by name".utf8))
+        await proxy.stop()
+        await echo.stop()
+    }
+
+    @Test func fragmentsAndStrangersAreDropped() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let proxyPort = proxy.port, echoPort = echo.port
+        let (fragment, stranger, good) = try await onThread { () -> ([UInt8]?, [UInt8]?, [UInt8]?) in
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
+            _ = control
+            let udp = try UDPSocket(timeoutMilliseconds: 400)
+            try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort, fragment: 1) + [1], to: "127.0.0.1", port: relayPort)
+            let fragment = udp.receive()
+            // The first whole datagram pins the client's port; another port is a stranger.
+            try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
+            let good = udp.receive()
+            let other = try UDPSocket(timeoutMilliseconds: 400)
+            try other.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [3], to: "127.0.0.1", port: relayPort)
+            return (fragment, other.receive() ?? udp.receive(), good)
+        }
+        #expect(fragment == nil, "FRAG != 0 is dropped")
+        #expect(good.map { Array($0.suffix(1)) } == [2])
+        #expect(stranger == nil, "a datagram from another port is dropped, and nothing comes back to anyone")
+        await proxy.stop()
+        let lines = await proxy.accessLines(atLeast: 1)
+        #expect(lines.first?.contains("fragment:1") == true)
+        #expect(lines.first?.contains("foreign:1") == true)
+        await echo.stop()
+    }
+
+    @Test func aDeclaredPortIsEnforced() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let proxyPort = proxy.port, echoPort = echo.port
+        let (fromOther, fromDeclared) = try await onThread { () -> ([UInt8]?, [UInt8]?) in
+            let declared = try UDPSocket(timeoutMilliseconds: 400)
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: declared.port)
+            _ = control
+            let other = try UDPSocket(timeoutMilliseconds: 400)
+            try other.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
+            let fromOther = other.receive()
+            try declared.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
+            return (fromOther, declared.receive())
+        }
+        #expect(fromOther == nil)
+        #expect(fromDeclared.map { Array($0.suffix(1)) } == [2])
+        await proxy.stop()
+        await echo.stop()
+    }
+
+    @Test func theAssociationEndsWithItsControlConnection() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let proxyPort = proxy.port, echoPort = echo.port
+        let (before, after) = try await onThread { () -> ([UInt8]?, [UInt8]?) in
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
+            let udp = try UDPSocket(timeoutMilliseconds: 400)
+            try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
+            let before = udp.receive()
+            control.close()
+            Thread.sleep(forTimeInterval: 0.2)
+            try? udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
+            return (before, udp.receive())
+        }
+        #expect(before != nil)
+        #expect(after == nil, "no relay once the control connection is gone")
+        await proxy.stop()
+        await echo.stop()
+    }
+
+    @Test func idleAssociationsEnd() async throws {
+        let proxy = try await TestServer.start { $0.udpIdleTimeout = .milliseconds(300) }
+        let proxyPort = proxy.port
+        let closed = try await onThread {
+            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort)
+            return control.waitForClose()
+        }
+        #expect(closed, "the server ends an idle association and its control connection")
+        let lines = await proxy.accessLines(atLeast: 1)
+        #expect(lines.first?.contains("udp idle timeout") == true)
+        await proxy.stop()
+    }
+
+    @Test func aThousandAssociationsLeaveNoDescriptorBehind() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let proxyPort = proxy.port, echoPort = echo.port
+        func openDescriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+        }
+        // One association first, so that lazily created process-wide descriptors are already there.
+        try await onThread {
+            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort)
+            control.close()
+        }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let before = openDescriptors()
+        try await onThread {
+            let udp = try UDPSocket(timeoutMilliseconds: 1000)
+            for round in 0..<1000 {
+                let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
+                if round % 100 == 0 {
+                    // Some associations also open their destination socket.
+                    try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
+                    _ = udp.receive()
+                }
+                control.close()
+            }
+        }
+        var after = openDescriptors()
+        for _ in 0..<100 where after > before {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            after = openDescriptors()
+        }
+        #expect(after <= before, "descriptors before \(before), after \(after)")
+        await proxy.stop()
+        await echo.stop()
+    }
+
+    @Test func pysocksUDP() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let proxy = try await TestServer.start()
+        let result = try await ProcessRunner.run(["python3", TestPaths.script("udp_echo_check.py"), "\(proxy.port)", "\(echo.port)"], timeout: 30)
+        #expect(result.status == 0, "\(String(decoding: result.stdout, as: UTF8.self)) \(result.stderr)")
+        await proxy.stop()
+        await echo.stop()
+    }
+}
