@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds two networks with no route between them (a "lan" namespace, a "wan" namespace, and calzino in a
+# third joined to both by veth pairs, with forwarding off), starts calzino and the wan targets, runs the lan
+# client of netns_e2e.py, and tears everything down. Exit 77: namespaces cannot be made here (not root).
+#
+# usage: netns_e2e.sh CALZINO_BINARY
+set -u
+calzino="$1"
+here="$(cd "$(dirname "$0")" && pwd)"
+s=$$
+lan=czlan$s wan=czwan$s px=czpx$s
+
+ip netns add "$lan" 2>/dev/null || { echo "cannot create network namespaces (needs root)"; exit 77; }
+cleanup() {
+    for n in "$lan" "$wan" "$px"; do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+        ip netns del "$n" 2>/dev/null
+    done
+}
+trap cleanup EXIT
+set -e
+ip netns add "$wan"
+ip netns add "$px"
+ip link add "czl$s" netns "$lan" type veth peer name "czpl$s" netns "$px"
+ip link add "czw$s" netns "$wan" type veth peer name "czpw$s" netns "$px"
+ip -n "$lan" addr add 10.201.1.2/24 dev "czl$s"
+ip -n "$px" addr add 10.201.1.1/24 dev "czpl$s"
+ip -n "$wan" addr add 10.202.1.2/24 dev "czw$s"
+ip -n "$px" addr add 10.202.1.1/24 dev "czpw$s"
+for n in "$lan" "$wan" "$px"; do ip -n "$n" link set lo up; done
+ip -n "$lan" link set "czl$s" up
+ip -n "$px" link set "czpl$s" up
+ip -n "$wan" link set "czw$s" up
+ip -n "$px" link set "czpw$s" up
+# The proxy's namespace does not forward: the only way across is through calzino.
+ip netns exec "$px" sysctl -qw net.ipv4.ip_forward=0
+set +e
+
+ip netns exec "$px" "$calzino" serve --listen 10.201.1.1:1080 --log-level warning 2>/dev/null &
+ip netns exec "$wan" python3 "$here/netns_e2e.py" wan-servers 10.202.1.2 >/dev/null 2>&1 &
+for _ in $(seq 100); do
+    ip netns exec "$lan" bash -c 'exec 3<>/dev/tcp/10.201.1.1/1080' 2>/dev/null && break
+    sleep 0.05
+done
+sleep 0.3
+timeout 60 ip netns exec "$lan" python3 "$here/netns_e2e.py" lan-client 10.201.1.1 1080 10.202.1.2 10.201.1.1 10.202.1.1
