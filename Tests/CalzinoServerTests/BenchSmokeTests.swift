@@ -27,8 +27,7 @@ struct BenchSmokeTests {
     }
 
     @Test func smokeThroughCalzino() async throws {
-        let port = try await ServeCommandTests.freePort()
-        let (server, _) = try await ServeCommandTests.startServer(port: port, ["--log-level", "warning"])
+        let (server, _, port) = try await ServeCommandTests.startServer([])
         defer { server.terminate() }
         let result = try await ProcessRunner.run(
             [TestPaths.calzino, "bench", "--smoke", "--proxy", "socks5://127.0.0.1:\(port)", "--proxy-pid", "\(server.processIdentifier)"],

@@ -5,31 +5,28 @@ import Testing
 /// The `calzino` binary as an operator runs it: help, flag errors, signals and the drain.
 @Suite(.timeLimit(.minutes(2)))
 struct ServeCommandTests {
-    /// A port that was free a moment ago (bound to 0 and released).
-    static func freePort() async throws -> Int {
-        let target = try await TestTarget.start(.echo)
-        let port = target.port
-        await target.stop()
-        return port
-    }
-
-    /// Starts `calzino serve` with `arguments` and waits until it accepts on `port`.
-    /// Its log goes to a file (never a pipe nobody reads, which would stall the server once full).
-    static func startServer(port: Int, _ arguments: [String]) async throws -> (Process, URL) {
+    /// Starts `calzino serve` on 127.0.0.1 port 0 with `arguments` and reads the port it bound from its log
+    /// (a port picked beforehand could be taken by another test in between). Its log goes to a file, never a
+    /// pipe nobody reads, which would stall the server once full.
+    static func startServer(_ arguments: [String]) async throws -> (process: Process, log: URL, port: Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"] + arguments
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-serve-\(port).log")
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-serve-\(UInt32.random(in: 0...UInt32.max)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<500 {
-            if (try? RawSocket(port: port, timeoutSeconds: 1)) != nil { return (process, log) }
+        for _ in 0..<1000 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "address=127.0.0.1:") {
+                let digits = text[range.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits) { return (process, log, port) }
+            }
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         process.terminate()
-        throw RawSocket.Failure(description: "calzino did not start listening on \(port)")
+        throw RawSocket.Failure(description: "calzino did not report a listening address")
     }
 
     static func waitForExit(_ process: Process, seconds: Int) async -> Bool {
@@ -67,8 +64,7 @@ struct ServeCommandTests {
     @Test func sigtermDrainsARunningTransfer() async throws {
         let total = 48 << 20
         let target = try await TestTarget.start(.source(count: total))
-        let port = try await Self.freePort()
-        let (server, log) = try await Self.startServer(port: port, ["--drain-timeout", "60s", "--log-level", "debug"])
+        let (server, log, port) = try await Self.startServer(["--drain-timeout", "60s", "--log-level", "debug"])
         let targetPort = target.port
         let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
@@ -102,8 +98,7 @@ struct ServeCommandTests {
     /// A session that outlives the drain deadline is closed, and the process still exits 0.
     @Test func drainDeadlineClosesLeftoverSessions() async throws {
         let target = try await TestTarget.start(.echo)
-        let port = try await Self.freePort()
-        let (server, _) = try await Self.startServer(port: port, ["--drain-timeout", "500ms"])
+        let (server, _, port) = try await Self.startServer(["--drain-timeout", "500ms"])
         let targetPort = target.port
         let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
