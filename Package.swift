@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "calzino", targets: ["calzino"]),
         .library(name: "SOCKSCore", targets: ["SOCKSCore"]),
         .library(name: "CalzinoServer", targets: ["CalzinoServer"]),
+        .library(name: "CalzinoClient", targets: ["CalzinoClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -32,9 +33,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CalzinoClient",
+            dependencies: [
+                "SOCKSCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "CalzinoBench",
             dependencies: [
                 "SOCKSCore",
+                "CalzinoClient",
                 "CalzinoServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -60,6 +70,7 @@ let package = Package(
             name: "CalzinoServerTests",
             dependencies: [
                 "CalzinoServer",
+                "CalzinoClient",
                 "CalzinoBench",
                 "SOCKSCore",
                 .product(name: "NIOCore", package: "swift-nio"),
