@@ -77,18 +77,28 @@ final class EchoTarget: ChannelInboundHandler {
     }
 }
 
+/// The 8-byte count that opens a sink or source connection, gathered across reads.
+struct CountHeader {
+    private var bytes = ByteBuffer()
+
+    /// Takes header bytes from the front of `buffer`; the count once all 8 have arrived.
+    mutating func read(from buffer: inout ByteBuffer) -> UInt64? {
+        let take = min(8 - self.bytes.readableBytes, buffer.readableBytes)
+        if var slice = buffer.readSlice(length: take) { self.bytes.writeBuffer(&slice) }
+        return self.bytes.getInteger(at: self.bytes.readerIndex, as: UInt64.self)
+    }
+}
+
 final class SinkTarget: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private var header = ByteBuffer()
+    private var header = CountHeader()
     private var remaining: UInt64?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
         if self.remaining == nil {
-            let take = min(8 - self.header.readableBytes, buffer.readableBytes)
-            if var slice = buffer.readSlice(length: take) { self.header.writeBuffer(&slice) }
-            guard let count = self.header.getInteger(at: self.header.readerIndex, as: UInt64.self) else { return }
+            guard let count = self.header.read(from: &buffer) else { return }
             self.remaining = count
         }
         guard let remaining = self.remaining else { return }
@@ -113,16 +123,14 @@ final class SinkTarget: ChannelInboundHandler {
 final class SourceTarget: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private var header = ByteBuffer()
+    private var header = CountHeader()
     private var remaining: Int = -1
     private let block = BulkBlock.shared
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard self.remaining < 0 else { return }
         var buffer = self.unwrapInboundIn(data)
-        let take = min(8 - self.header.readableBytes, buffer.readableBytes)
-        if var slice = buffer.readSlice(length: take) { self.header.writeBuffer(&slice) }
-        guard let count = self.header.getInteger(at: self.header.readerIndex, as: UInt64.self) else { return }
+        guard let count = self.header.read(from: &buffer) else { return }
         self.remaining = Int(clamping: count)
         self.pump(context: context)
     }
