@@ -22,9 +22,14 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(
+            name: "CalzinoPolicy",
+            dependencies: ["SOCKSCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
             name: "CalzinoServer",
             dependencies: [
                 "SOCKSCore",
+                "CalzinoPolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -70,6 +75,7 @@ let package = Package(
             name: "CalzinoServerTests",
             dependencies: [
                 "CalzinoServer",
+                "CalzinoPolicy",
                 "CalzinoClient",
                 "CalzinoBench",
                 "SOCKSCore",

@@ -51,7 +51,8 @@ public final class CalzinoServer: Service, Sendable {
     /// Binds every listener; returns the bound addresses (a port 0 becomes the real port).
     @discardableResult
     public func start() async throws -> [SocketAddress] {
-        let settings = SessionSettings(
+        try self.configuration.validate()
+        let baseSettings = SessionSettings(
             handshakeTimeout: self.configuration.handshakeTimeout,
             connectTimeout: self.configuration.connectTimeout,
             bindTimeout: self.configuration.bindTimeout,
@@ -74,6 +75,8 @@ public final class CalzinoServer: Service, Sendable {
         var bound: [SocketAddress] = []
         let all = self.configuration.listeners.map { ($0, false) } + self.configuration.optionalListeners.map { ($0, true) }
         for (address, optional) in all {
+            var settings = baseSettings
+            settings.destinationPolicy = self.configuration.destinationPolicy(forListener: address)
             do {
                 let channel = try await self.bind(address, settings: settings)
                 self.listenerChannels.withLockedValue { $0.append(channel) }

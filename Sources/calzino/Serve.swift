@@ -52,6 +52,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var threads: Int?
 
+    @Flag(help: "Run a listener on an address other than loopback without authentication (an open proxy). Without it, such a listener refuses to start.")
+    var allowOpenProxy = false
+
+    @Flag(help: "On listeners that face a network, let sessions reach loopback, private (RFC 1918, fc00::/7), link-local, metadata (169.254.169.254), multicast and unspecified destinations, which are denied there by default.")
+    var allowPrivateDestinations = false
+
     @Option(help: ArgumentHelp("Concurrent sessions; more connections are closed at once. Default and upper bound: what the descriptor limit allows (raised to its hard limit at start).", valueName: "n"))
     var maxSessions: Int?
 
@@ -97,6 +103,13 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeout = idle == .zero ? nil : idle
         configuration.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")
         configuration.maxSessions = self.maxSessions
+        configuration.allowOpenProxy = self.allowOpenProxy
+        configuration.allowPrivateDestinations = self.allowPrivateDestinations
+        do {
+            try configuration.validate()
+        } catch let error as ConfigurationValueError {
+            throw ValidationError("--listen \(error)")
+        }
         return configuration
     }
 

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 @testable import CalzinoServer
 import Logging
 import NIOCore
@@ -10,7 +11,7 @@ import Testing
     /// A dialer whose connect completes only when the test says so.
     final class ManualDialer: SOCKSDialer, @unchecked Sendable {
         var promise: EventLoopPromise<any Channel>?
-        func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel> {
+        func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount, policy: DestinationPolicy) -> EventLoopFuture<any Channel> {
             let promise = eventLoop.makePromise(of: (any Channel).self)
             self.promise = promise
             return promise.futureResult

@@ -36,7 +36,7 @@ ip -n "$px" link set "czpw$s" up
 ip netns exec "$px" sysctl -qw net.ipv4.ip_forward=0
 set +e
 
-ip netns exec "$px" "$calzino" serve --listen 10.201.1.1:1080 --log-level warning 2>/dev/null &
+ip netns exec "$px" "$calzino" serve --listen 10.201.1.1:1080 --allow-open-proxy --allow-private-destinations --log-level warning 2>/dev/null &
 ip netns exec "$wan" python3 "$here/netns_e2e.py" wan-servers 10.202.1.2 >/dev/null 2>&1 &
 for _ in $(seq 100); do
     ip netns exec "$lan" bash -c 'exec 3<>/dev/tcp/10.201.1.1/1080' 2>/dev/null && break

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import NIOCore
 import SOCKSCore
 
@@ -26,6 +27,14 @@ public struct CalzinoServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
     /// How CONNECT reaches its destination.
     public var dialer: any SOCKSDialer
+    /// Lets a listener on an address other than loopback run without authentication (an open proxy).
+    /// Without it such a listener refuses to start.
+    public var allowOpenProxy: Bool
+    /// Lets sessions on a listener that faces a network reach loopback, private, link-local, metadata,
+    /// multicast and unspecified destinations (denied there by default; a loopback listener allows them).
+    public var allowPrivateDestinations: Bool
+    /// Overrides the destination policy of every listener (tests use it to guard a loopback listener).
+    public var destinationPolicy: DestinationPolicy?
     /// Concurrent client connections; beyond it a new connection is closed at once. `nil`: as many as the
     /// descriptor limit allows (two descriptors per session, less a reserve).
     public var maxSessions: Int?
@@ -50,7 +59,10 @@ public struct CalzinoServerConfiguration: Sendable {
         idleTimeout: TimeAmount? = .hours(1),
         drainTimeout: TimeAmount = .seconds(30),
         dialer: any SOCKSDialer = DirectDialer(),
-        maxSessions: Int? = nil
+        maxSessions: Int? = nil,
+        allowOpenProxy: Bool = false,
+        allowPrivateDestinations: Bool = false,
+        destinationPolicy: DestinationPolicy? = nil
     ) {
         self.listeners = listeners
         self.optionalListeners = optionalListeners
@@ -63,5 +75,27 @@ public struct CalzinoServerConfiguration: Sendable {
         self.drainTimeout = drainTimeout
         self.dialer = dialer
         self.maxSessions = maxSessions
+        self.allowOpenProxy = allowOpenProxy
+        self.allowPrivateDestinations = allowPrivateDestinations
+        self.destinationPolicy = destinationPolicy
+    }
+
+    /// The destination policy of a listener on `address`.
+    public func destinationPolicy(forListener address: SocketAddress) -> DestinationPolicy {
+        if let policy = self.destinationPolicy { return policy }
+        if self.allowPrivateDestinations || DestinationPolicy.isLoopbackListener(address) { return .allowAll }
+        return .networkFacing
+    }
+
+    /// Refuses a configuration that would run an open proxy by accident: a listener facing a network with
+    /// no authentication, unless `allowOpenProxy`.
+    public func validate() throws {
+        guard !self.allowOpenProxy else { return }
+        for address in self.listeners + self.optionalListeners where !DestinationPolicy.isLoopbackListener(address) {
+            throw ConfigurationValueError(
+                value: "\(address.ipAddress ?? "?"):\(address.port ?? 0)",
+                problem: "a listener that is not on loopback would be an open proxy (no authentication is configured); pass --allow-open-proxy to run it anyway"
+            )
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import NIOCore
 import NIOPosix
 import SOCKSCore
@@ -14,7 +15,7 @@ public struct DirectDialer: SOCKSDialer {
         self.makeResolver = resolver
     }
 
-    public func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel> {
+    public func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount, policy: DestinationPolicy) -> EventLoopFuture<any Channel> {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -24,11 +25,20 @@ public struct DirectDialer: SOCKSDialer {
                 }
             }
         if let address = destination.socketAddress {
+            guard policy.permits(address) else {
+                return eventLoop.makeFailedFuture(DestinationDenied(destination: "\(destination)"))
+            }
             return bootstrap.connect(to: address)
         }
         guard case .name(let name) = destination.host, !name.utf8.contains(0) else {
             return eventLoop.makeFailedFuture(ResolutionError(name: "\(destination.host)"))
         }
-        return bootstrap.resolver(self.makeResolver(eventLoop)).connect(host: name, port: Int(destination.port))
+        let resolver = FilteringResolver(inner: self.makeResolver(eventLoop), policy: policy)
+        return bootstrap.resolver(resolver).connect(host: name, port: Int(destination.port)).flatMapErrorThrowing { error in
+            if resolver.deniedEverything {
+                throw DestinationDenied(destination: "\(destination)")
+            }
+            throw error
+        }
     }
 }

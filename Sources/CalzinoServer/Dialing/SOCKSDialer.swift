@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import NIOCore
 import SOCKSCore
 
@@ -5,7 +6,8 @@ import SOCKSCore
 /// and expects a channel on that same loop, so that the relay's two channels never cross threads.
 ///
 /// The returned channel must have `autoRead` off and `allowRemoteHalfClosure` on: the relay turns reading on
-/// once both halves of the session are wired.
+/// once both halves of the session are wired. A dialer must not connect to an address `policy` denies, and
+/// fails with `DestinationDenied` when that leaves nothing to connect to.
 public protocol SOCKSDialer: Sendable {
-    func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel>
+    func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount, policy: DestinationPolicy) -> EventLoopFuture<any Channel>
 }

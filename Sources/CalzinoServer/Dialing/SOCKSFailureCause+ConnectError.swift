@@ -22,6 +22,8 @@ extension SOCKSFailureCause {
             } else {
                 self = .nameNotResolved
             }
+        case is DestinationDenied:
+            self = .notAllowedByRuleset
         case is ResolutionError, is SocketAddressError.UnknownHost:
             self = .nameNotResolved
         case ChannelError.connectTimeout:

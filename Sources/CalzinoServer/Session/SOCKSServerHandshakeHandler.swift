@@ -200,7 +200,7 @@ extension SOCKSServerHandshakeHandler {
     }
 
     private func connect(to destination: SOCKSEndpoint, context: ChannelHandlerContext) {
-        self.settings.dialer.dial(destination, on: context.eventLoop, timeout: self.settings.connectTimeout)
+        self.settings.dialer.dial(destination, on: context.eventLoop, timeout: self.settings.connectTimeout, policy: self.settings.destinationPolicy)
             .hop(to: context.eventLoop)
             .assumeIsolated()
             .whenComplete { result in
@@ -345,7 +345,7 @@ extension SOCKSServerHandshakeHandler {
             self.fail(.generalFailure, context: context)
             return
         }
-        UDPAssociation.open(on: context.eventLoop, client: client, declared: declared, localAddress: local)
+        UDPAssociation.open(on: context.eventLoop, client: client, declared: declared, localAddress: local, policy: self.settings.destinationPolicy)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import Logging
 import NIOCore
 import SOCKSCore
@@ -20,6 +21,8 @@ struct SessionSettings: Sendable {
     var lingerTimeout: TimeAmount = .seconds(2)
     var acceptedMethods: [SOCKS5AuthMethod]
     var dialer: any SOCKSDialer
+    /// The destinations this listener's sessions may reach.
+    var destinationPolicy: DestinationPolicy = .allowAll
     var logger: Logger
     var accessLogger: Logger
 }

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import NIOCore
 import NIOPosix
 import SOCKSCore
@@ -18,6 +19,7 @@ final class UDPAssociation {
     static let pendingPerName = 16
 
     private let eventLoop: any EventLoop
+    private let policy: DestinationPolicy
     private let clientHost: SOCKSHost
     private var clientPort: Int?
     private var clientAddress: SocketAddress?
@@ -33,8 +35,9 @@ final class UDPAssociation {
     private var onIdle: (() -> Void)?
     private(set) var counters = UDPAssociationCounters()
 
-    private init(eventLoop: any EventLoop, clientHost: SOCKSHost, declaredPort: Int?) {
+    private init(eventLoop: any EventLoop, policy: DestinationPolicy, clientHost: SOCKSHost, declaredPort: Int?) {
         self.eventLoop = eventLoop
+        self.policy = policy
         self.clientHost = clientHost
         self.clientPort = declaredPort
     }
@@ -45,10 +48,12 @@ final class UDPAssociation {
         on eventLoop: any EventLoop,
         client: SocketAddress,
         declared: SOCKSEndpoint,
-        localAddress: SocketAddress
+        localAddress: SocketAddress,
+        policy: DestinationPolicy
     ) -> EventLoopFuture<UDPAssociation> {
         let association = UDPAssociation(
             eventLoop: eventLoop,
+            policy: policy,
             clientHost: SOCKSEndpoint(client).host,
             declaredPort: declared.port == 0 ? nil : Int(declared.port)
         )
@@ -145,6 +150,10 @@ final class UDPAssociation {
     }
 
     private func send(_ data: ByteBuffer, to address: SocketAddress) {
+        guard self.policy.permits(address) else {
+            self.counters.droppedDenied += 1
+            return
+        }
         let socket: (any Channel)?
         switch address {
         case .v4: socket = self.v4Socket

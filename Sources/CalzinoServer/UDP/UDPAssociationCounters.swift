@@ -14,9 +14,11 @@ struct UDPAssociationCounters {
     var droppedUnroutable = 0
     /// A reply that came before the client's address was known.
     var droppedEarly = 0
+    /// A destination the listener's policy denies.
+    var droppedDenied = 0
 
     var description: String {
         "udp-up=\(self.datagramsUp)/\(self.bytesUp)B udp-down=\(self.datagramsDown)/\(self.bytesDown)B"
-            + " udp-dropped=foreign:\(self.droppedForeign),fragment:\(self.droppedFragment),malformed:\(self.droppedMalformed),unroutable:\(self.droppedUnroutable),early:\(self.droppedEarly)"
+            + " udp-dropped=foreign:\(self.droppedForeign),fragment:\(self.droppedFragment),malformed:\(self.droppedMalformed),unroutable:\(self.droppedUnroutable),early:\(self.droppedEarly),denied:\(self.droppedDenied)"
     }
 }

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import CalzinoServer
 import NIOCore
 import SOCKSCore
@@ -7,7 +8,7 @@ struct FailingDialer: SOCKSDialer {
     struct Opaque: Error {}
     let error: any Error & Sendable
 
-    func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<any Channel> {
+    func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount, policy: DestinationPolicy) -> EventLoopFuture<any Channel> {
         eventLoop.makeFailedFuture(self.error)
     }
 }
