@@ -71,11 +71,7 @@ public final class SOCKS5ClientHandshakeHandler: ChannelInboundHandler, Removabl
                 guard let selection = try self.buffer.readSOCKS5MethodSelection() else { return }
                 if selection.method == .usernamePassword, let credentials = self.credentials {
                     var out = context.channel.allocator.buffer(capacity: 515)
-                    out.writeInteger(UInt8(1))
-                    out.writeInteger(UInt8(truncatingIfNeeded: credentials.username.utf8.count))
-                    out.writeBytes(credentials.username.utf8.prefix(255))
-                    out.writeInteger(UInt8(truncatingIfNeeded: credentials.password.utf8.count))
-                    out.writeBytes(credentials.password.utf8.prefix(255))
+                    out.writeSOCKS5UsernamePasswordRequest(SOCKS5UsernamePasswordRequest(username: credentials.username, password: credentials.password))
                     context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
                     self.state = .authentication
                 } else if selection.method == .noAuthenticationRequired {
@@ -84,9 +80,8 @@ public final class SOCKS5ClientHandshakeHandler: ChannelInboundHandler, Removabl
                     throw SOCKSClientError(.noAcceptableMethod)
                 }
             case .authentication:
-                guard self.buffer.readableBytes >= 2, let status = self.buffer.getInteger(at: self.buffer.readerIndex + 1, as: UInt8.self) else { return }
-                self.buffer.moveReaderIndex(forwardBy: 2)
-                guard status == 0 else { throw SOCKSClientError(.authenticationFailed) }
+                guard let response = try self.buffer.readSOCKS5UsernamePasswordResponse() else { return }
+                guard response == .success else { throw SOCKSClientError(.authenticationFailed) }
                 self.sendRequest(context: context)
             case .reply:
                 guard let reply = try self.buffer.readSOCKS5Reply() else { return }

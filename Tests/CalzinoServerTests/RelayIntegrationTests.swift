@@ -167,6 +167,10 @@ struct RelayIntegrationTests {
         }
         let lines = await proxy.accessLines(atLeast: 1, within: 10)
         #expect(lines.count == 1, "the session ended and was logged")
+        // The registry hears of the close through the channel's close future, just after the handlers.
+        for _ in 0..<250 where proxy.server.openSessions > 0 {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
         #expect(proxy.server.openSessions == 0)
         await proxy.stop()
         await target.stop()

@@ -56,7 +56,7 @@ struct UDPIntegrationTests {
             _ = control
             let udp = try UDPSocket()
             try udp.send(UDPWire.header(name: "localhost", port: echoPort) + Array("by name".utf8), to: "127.0.0.1", port: relayPort)
-            return udp.receive()
+            return udp.receive(timeoutMilliseconds: 5000)
         }
         #expect(datagram.map { Array($0.dropFirst(10)) } == Array("by name".utf8))
         await proxy.stop()
@@ -75,7 +75,7 @@ struct UDPIntegrationTests {
             let fragment = udp.receive()
             // The first whole datagram pins the client's port; another port is a stranger.
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
-            let good = udp.receive()
+            let good = udp.receive(timeoutMilliseconds: 5000)
             let other = try UDPSocket(timeoutMilliseconds: 400)
             try other.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [3], to: "127.0.0.1", port: relayPort)
             return (fragment, other.receive() ?? udp.receive(), good)
@@ -102,7 +102,7 @@ struct UDPIntegrationTests {
             try other.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
             let fromOther = other.receive()
             try declared.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
-            return (fromOther, declared.receive())
+            return (fromOther, declared.receive(timeoutMilliseconds: 5000))
         }
         #expect(fromOther == nil)
         #expect(fromDeclared.map { Array($0.suffix(1)) } == [2])
@@ -114,15 +114,19 @@ struct UDPIntegrationTests {
         let echo = try await UDPEchoTarget.start()
         let proxy = try await TestServer.start()
         let proxyPort = proxy.port, echoPort = echo.port
-        let (before, after) = try await onThread { () -> ([UInt8]?, [UInt8]?) in
+        let (before, udp, relayPort) = try await onThread { () -> ([UInt8]?, UDPSocket, Int) in
             let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
             let udp = try UDPSocket(timeoutMilliseconds: 400)
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
-            let before = udp.receive()
+            let before = udp.receive(timeoutMilliseconds: 5000)
             control.close()
-            Thread.sleep(forTimeInterval: 0.2)
+            return (before, udp, relayPort)
+        }
+        // The association's access line is written once the server has seen the control connection end.
+        _ = await proxy.accessLines(atLeast: 1)
+        let after = try await onThread { () -> [UInt8]? in
             try? udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
-            return (before, udp.receive())
+            return udp.receive(timeoutMilliseconds: 400)
         }
         #expect(before != nil)
         #expect(after == nil, "no relay once the control connection is gone")

@@ -61,8 +61,12 @@ final class UDPSocket: @unchecked Sendable {
         guard sent == bytes.count else { throw RawSocket.Failure(description: "sendto: errno \(errno)") }
     }
 
-    /// The next datagram, or `nil` when none comes within the timeout.
-    func receive() -> [UInt8]? {
+    /// The next datagram, or `nil` when none comes within the timeout (the socket's, or this call's).
+    func receive(timeoutMilliseconds: Int? = nil) -> [UInt8]? {
+        if let timeoutMilliseconds {
+            var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
+            setsockopt(self.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         var buffer = [UInt8](repeating: 0, count: 70_000)
         let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
         return n >= 0 ? Array(buffer[0..<n]) : nil
