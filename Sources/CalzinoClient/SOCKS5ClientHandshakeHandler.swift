@@ -138,6 +138,15 @@ public final class SOCKS5ClientHandshakeHandler: ChannelInboundHandler, Removabl
         context.close(promise: nil)
     }
 
+    /// Leaving the pipeline with replies still owed (the channel closed under us) fails them, so that no
+    /// caller waits forever.
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.reply?.fail(SOCKSClientError(.closedEarly))
+        self.secondReply?.fail(SOCKSClientError(.closedEarly))
+        self.reply = nil
+        self.secondReply = nil
+    }
+
     public func channelInactive(context: ChannelHandlerContext) {
         if self.state != .done {
             self.state = .done

@@ -56,9 +56,17 @@ public struct SOCKSClient: Sendable {
         return try await channel.eventLoop.submit {
             let first = channel.eventLoop.makePromise(of: SOCKS5Reply.self)
             let second = twoReplies ? channel.eventLoop.makePromise(of: SOCKS5Reply.self) : nil
-            try channel.pipeline.syncOperations.addHandler(
-                SOCKS5ClientHandshakeHandler(command: command, destination: destination, credentials: credentials, reply: first, secondReply: second)
-            )
+            do {
+                try channel.pipeline.syncOperations.addHandler(
+                    SOCKS5ClientHandshakeHandler(command: command, destination: destination, credentials: credentials, reply: first, secondReply: second)
+                )
+            } catch {
+                // The proxy closed the connection already: no handler will ever complete the promises.
+                first.fail(error)
+                second?.fail(error)
+                channel.close(promise: nil)
+                throw error
+            }
             return (channel, first.futureResult, second?.futureResult)
         }.get()
     }
