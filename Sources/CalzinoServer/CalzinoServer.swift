@@ -76,6 +76,7 @@ public final class CalzinoServer: Service, Sendable {
         let all = self.configuration.listeners.map { ($0, false) } + self.configuration.optionalListeners.map { ($0, true) }
         for (address, optional) in all {
             var settings = baseSettings
+            settings.users = self.configuration.users
             settings.destinationPolicy = self.configuration.destinationPolicy(forListener: address)
             do {
                 let channel = try await self.bind(address, settings: settings)

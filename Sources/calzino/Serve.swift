@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("RFC 1929 users: a file of name:hash lines made with `calzino hash-password`. Every listener then requires SOCKS5 username/password and refuses SOCKS4.", valueName: "file"))
+    var users: String?
+
     @Flag(help: "Run a listener on an address other than loopback without authentication (an open proxy). Without it, such a listener refuses to start.")
     var allowOpenProxy = false
 
@@ -103,6 +106,13 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeout = idle == .zero ? nil : idle
         configuration.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")
         configuration.maxSessions = self.maxSessions
+        if let path = self.users {
+            do {
+                configuration.users = try UserStore.load(path: path)
+            } catch let error as ConfigurationFileError {
+                throw ValidationError("--users \(error)")
+            }
+        }
         configuration.allowOpenProxy = self.allowOpenProxy
         configuration.allowPrivateDestinations = self.allowPrivateDestinations
         do {

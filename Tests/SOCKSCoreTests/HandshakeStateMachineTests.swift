@@ -21,7 +21,7 @@ import Testing
                     break loop
                 case .send:
                     actions.append(action)
-                case .sendAndClose, .close, .request:
+                case .sendAndClose, .close, .request, .authenticate:
                     actions.append(action)
                     buffer.writeBytes(bytes[offset...])
                     return (actions, buffer)

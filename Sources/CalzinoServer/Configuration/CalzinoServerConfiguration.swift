@@ -27,6 +27,8 @@ public struct CalzinoServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
     /// How CONNECT reaches its destination.
     public var dialer: any SOCKSDialer
+    /// RFC 1929 users. When set, every listener requires SOCKS5 username/password and refuses SOCKS4.
+    public var users: UserStore?
     /// Lets a listener on an address other than loopback run without authentication (an open proxy).
     /// Without it such a listener refuses to start.
     public var allowOpenProxy: Bool
@@ -90,7 +92,7 @@ public struct CalzinoServerConfiguration: Sendable {
     /// Refuses a configuration that would run an open proxy by accident: a listener facing a network with
     /// no authentication, unless `allowOpenProxy`.
     public func validate() throws {
-        guard !self.allowOpenProxy else { return }
+        guard !self.allowOpenProxy, self.users == nil else { return }
         for address in self.listeners + self.optionalListeners where !DestinationPolicy.isLoopbackListener(address) {
             throw ConfigurationValueError(
                 value: "\(address.ipAddress ?? "?"):\(address.port ?? 0)",

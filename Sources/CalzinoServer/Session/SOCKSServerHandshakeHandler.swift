@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 import SOCKSCore
@@ -26,6 +27,8 @@ final class SOCKSServerHandshakeHandler {
     private var phase: Phase = .handshaking
     private var buffer: ByteBuffer?
     private var readHeld = false
+    /// RFC 1929 credentials are being checked; bytes behind them wait in the buffer.
+    private var authenticating = false
     private var inputClosedWhileExecuting = false
     private var deadline: NIOScheduledCallback?
     private var bindListener: BindListener?
@@ -40,7 +43,10 @@ final class SOCKSServerHandshakeHandler {
     init(settings: SessionSettings, record: SessionRecord) {
         self.settings = settings
         self.record = record
-        self.stateMachine = SOCKSServerHandshakeStateMachine(acceptedMethods: settings.acceptedMethods)
+        self.stateMachine = SOCKSServerHandshakeStateMachine(
+            acceptedMethods: settings.users == nil ? settings.acceptedMethods : [.usernamePassword],
+            acceptsSOCKS4: settings.users == nil
+        )
     }
 }
 
@@ -161,7 +167,7 @@ extension SOCKSServerHandshakeHandler: ChannelDuplexHandler, RemovableChannelHan
 
 extension SOCKSServerHandshakeHandler {
     private func processBuffer(context: ChannelHandlerContext) {
-        while self.phase == .handshaking, var buffer = self.buffer {
+        while self.phase == .handshaking, !self.authenticating, var buffer = self.buffer {
             self.buffer = nil
             let action = self.stateMachine.receivedBytes(&buffer)
             self.buffer = buffer
@@ -178,11 +184,48 @@ extension SOCKSServerHandshakeHandler {
                 self.record.failure = "\(error)"
                 self.phase = .closing
                 context.close(promise: nil)
+            case .authenticate(let credentials):
+                self.authenticate(credentials, context: context)
             case .request(let request):
                 self.record.request = request
                 self.phase = .executing
                 self.execute(request, context: context)
             }
+        }
+    }
+
+    /// Checks RFC 1929 credentials on a worker thread (scrypt is slow by design), then answers on the loop.
+    private func authenticate(_ credentials: SOCKS5UsernamePasswordRequest, context: ChannelHandlerContext) {
+        guard let users = self.settings.users else {
+            self.authenticated(nil, context: context)
+            return
+        }
+        self.authenticating = true
+        let verdict = context.eventLoop.makePromise(of: String?.self)
+        DispatchQueue.global().async {
+            verdict.succeed(users.verify(username: credentials.username, password: credentials.password))
+        }
+        verdict.futureResult.assumeIsolated().whenSuccess { user in
+            self.authenticated(user, context: context)
+        }
+    }
+
+    private func authenticated(_ user: String?, context: ChannelHandlerContext) {
+        self.authenticating = false
+        guard context.channel.isActive, self.phase == .handshaking else { return }
+        if let user, let response = self.stateMachine.authenticationSucceeded() {
+            self.record.user = user
+            self.write(response, context: context)
+            context.flush()
+            self.processBuffer(context: context)
+            if self.buffer?.readableBytes == 0 {
+                self.buffer = nil
+            }
+        } else if let response = self.stateMachine.authenticationFailed() {
+            self.record.failure = "authentication failed"
+            self.closeAfterReply(response, context: context)
+        } else {
+            context.close(promise: nil)
         }
     }
 

@@ -7,6 +7,8 @@ final class SessionRecord {
     let clientAddress: SocketAddress?
     let started: NIODeadline = .now()
     var request: SOCKSClientRequest?
+    /// The authenticated user (never the password).
+    var user: String?
     var connectedAddress: SocketAddress?
     var reply: SOCKSServerMessage?
     /// Why it failed, for a failure reply or a close without one.
@@ -34,6 +36,7 @@ final class SessionRecord {
         let elapsed = NIODeadline.now() - self.started
         let tenthsOfMilliseconds = max(elapsed.nanoseconds / 100_000, 0)
         var line = "client=\(self.clientAddress.map(Self.format) ?? "-")"
+        line += " user=\(self.user ?? "-")"
         line += " version=\(self.request.map { "\($0.version)" } ?? "-")"
         line += " command=\(self.request.map { "\($0.command)" } ?? "-")"
         line += " requested=\(self.request.map { "\($0.destination)" } ?? "-")"

@@ -21,6 +21,8 @@ struct SessionSettings: Sendable {
     var lingerTimeout: TimeAmount = .seconds(2)
     var acceptedMethods: [SOCKS5AuthMethod]
     var dialer: any SOCKSDialer
+    /// RFC 1929 users; when set, SOCKS5 clients must authenticate and SOCKS4 is refused.
+    var users: UserStore?
     /// The destinations this listener's sessions may reach.
     var destinationPolicy: DestinationPolicy = .allowAll
     var logger: Logger

@@ -8,6 +8,9 @@ public enum SOCKSServerHandshakeAction: Hashable, Sendable {
     case sendAndClose(SOCKSServerMessage, cause: SOCKSFailureCause)
     /// Close without a reply: the peer does not speak SOCKS.
     case close(SOCKSProtocolError)
+    /// RFC 1929 credentials arrived: check them (off the event loop), then call `authenticationSucceeded` or
+    /// `authenticationFailed` and send what it returns.
+    case authenticate(SOCKS5UsernamePasswordRequest)
     /// The request is complete. Stop reading, carry it out, then call `requestSucceeded` or
     /// `requestFailed`. Bytes left in the buffer belong to the relay.
     case request(SOCKSClientRequest)

@@ -7,6 +7,8 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
         case awaitingVersion
         case awaitingSOCKS4Request
         case awaitingSOCKS5Greeting
+        case awaitingSOCKS5Credentials
+        case authenticating
         case awaitingSOCKS5Request
         case awaitingOutcome(SOCKSClientRequest.Version)
         /// BIND: the first reply is out; the second waits for the peer.
@@ -17,16 +19,21 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
 
     private var state: State = .awaitingVersion
     private let acceptedMethods: [SOCKS5AuthMethod]
+    private let acceptsSOCKS4: Bool
 
-    /// - Parameter acceptedMethods: the SOCKS5 methods this listener accepts, most preferred first.
-    public init(acceptedMethods: [SOCKS5AuthMethod] = [.noAuthenticationRequired]) {
+    /// - Parameters:
+    ///   - acceptedMethods: the SOCKS5 methods this listener accepts, most preferred first.
+    ///   - acceptsSOCKS4: whether SOCKS4/4a requests are served; a listener that requires authentication
+    ///     refuses them (SOCKS4 has no password), with 0x5B.
+    public init(acceptedMethods: [SOCKS5AuthMethod] = [.noAuthenticationRequired], acceptsSOCKS4: Bool = true) {
         self.acceptedMethods = acceptedMethods
+        self.acceptsSOCKS4 = acceptsSOCKS4
     }
 
     /// Whether the request has been read and the rest of the stream belongs to the relay (or to nobody).
     public var isRequestComplete: Bool {
         switch self.state {
-        case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Request:
+        case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Credentials, .authenticating, .awaitingSOCKS5Request:
             return false
         case .awaitingOutcome, .awaitingBindPeer, .established, .failed:
             return true
@@ -55,6 +62,11 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
         case .awaitingSOCKS4Request:
             do {
                 guard let request = try buffer.readSOCKS4Request() else { return .needMoreBytes }
+                guard self.acceptsSOCKS4 else {
+                    self.state = .failed
+                    let cause = SOCKSFailureCause.notAllowedByRuleset
+                    return .sendAndClose(.socks4Reply(SOCKS4Reply(code: cause.socks4ReplyCode)), cause: cause)
+                }
                 let clientRequest = SOCKSClientRequest(request)
                 self.state = .awaitingOutcome(clientRequest.version)
                 return .request(clientRequest)
@@ -74,13 +86,27 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
                     let selection = SOCKS5MethodSelection(method: .noAcceptableMethods)
                     return .sendAndClose(.socks5MethodSelection(selection), cause: .notAllowedByRuleset)
                 }
-                self.state = .awaitingSOCKS5Request
+                self.state = method == .usernamePassword ? .awaitingSOCKS5Credentials : .awaitingSOCKS5Request
                 return .send(.socks5MethodSelection(SOCKS5MethodSelection(method: method)))
             } catch {
                 // Unreachable in practice: the version byte was checked when it was sniffed.
                 self.state = .failed
                 return .close(error as? SOCKSProtocolError ?? SOCKSProtocolError(.invalidVersion, "\(error)"))
             }
+
+        case .awaitingSOCKS5Credentials:
+            do {
+                guard let credentials = try buffer.readSOCKS5UsernamePasswordRequest() else { return .needMoreBytes }
+                self.state = .authenticating
+                return .authenticate(credentials)
+            } catch {
+                self.state = .failed
+                return .sendAndClose(.usernamePasswordResponse(.failure), cause: .malformedRequest)
+            }
+
+        case .authenticating:
+            // The request may be pipelined behind the credentials; it waits for the verdict.
+            return .needMoreBytes
 
         case .awaitingSOCKS5Request:
             do {
@@ -101,6 +127,20 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
             // The bytes are no longer the handshake's; they stay in the buffer for the relay.
             return .needMoreBytes
         }
+    }
+
+    /// The credentials are right: returns the success response; the request comes next.
+    public mutating func authenticationSucceeded() -> SOCKSServerMessage? {
+        guard case .authenticating = self.state else { return nil }
+        self.state = .awaitingSOCKS5Request
+        return .usernamePasswordResponse(.success)
+    }
+
+    /// The credentials are wrong: returns the failure response, to send before closing (RFC 1929).
+    public mutating func authenticationFailed() -> SOCKSServerMessage? {
+        guard case .authenticating = self.state else { return nil }
+        self.state = .failed
+        return .usernamePasswordResponse(.failure)
     }
 
     /// BIND: the listener is open; returns the first reply, naming where it listens. The second reply
@@ -137,7 +177,8 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
         switch self.state {
         case .awaitingOutcome(let version), .awaitingBindPeer(let version):
             return version
-        case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Request, .established, .failed:
+        case .awaitingVersion, .awaitingSOCKS4Request, .awaitingSOCKS5Greeting, .awaitingSOCKS5Credentials, .authenticating,
+            .awaitingSOCKS5Request, .established, .failed:
             return nil
         }
     }

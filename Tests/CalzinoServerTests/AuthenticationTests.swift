@@ -1,0 +1,122 @@
+@testable import CalzinoServer
+import Foundation
+import NIOCore
+import SOCKSCore
+import Testing
+
+/// RFC 1929 username/password: hashes, the users file, the handshake, and real clients.
+@Suite(.timeLimit(.minutes(1)))
+struct AuthenticationTests {
+    /// Cheap parameters for tests; the format and the code path are those of real hashes.
+    static func quickHash(_ password: String) throws -> PasswordHash {
+        let salt: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+        let key = try KDFForTests.derive(password, salt: salt)
+        return PasswordHash(rounds: 1024, blockSize: 8, parallelism: 1, salt: salt, key: key)
+    }
+
+    @Test func hashesVerifyAndRoundTrip() throws {
+        let hash = try PasswordHash.make(password: "correct horse")
+        #expect(hash.verify(Array("correct horse".utf8)))
+        #expect(!hash.verify(Array("correct horsf".utf8)))
+        let parsed = try PasswordHash(encoded: Substring(hash.encoded))
+        #expect(parsed == hash)
+        #expect(parsed.verify(Array("correct horse".utf8)))
+        #expect(!hash.encoded.contains("correct"))
+    }
+
+    @Test(arguments: [
+        "", "scrypt", "md5$1$2$3$aa$bb", "scrypt$1000$8$1$00$" + String(repeating: "0", count: 64),
+        "scrypt$99999999999999999999$8$1$00$" + String(repeating: "0", count: 64),
+        "scrypt$2097152$8$1$00$" + String(repeating: "0", count: 64), "scrypt$1024$0$1$00$" + String(repeating: "0", count: 64),
+        "scrypt$1024$8$99$00$" + String(repeating: "0", count: 64), "scrypt$1024$8$1$0$" + String(repeating: "0", count: 64),
+        "scrypt$1024$8$1$zz$" + String(repeating: "0", count: 64), "scrypt$1024$8$1$00$00",
+    ])
+    func malformedHashesAreRefused(text: String) {
+        #expect(throws: ConfigurationValueError.self) { try PasswordHash(encoded: Substring(text)) }
+    }
+
+    @Test func usersFile() throws {
+        let hash = try Self.quickHash("pw").encoded
+        let store = try UserStore.parse("# users\n\nalice:\(hash)\n  bob:\(hash)  \n", file: "users.txt")
+        #expect(store.count == 2)
+        #expect(store.verify(username: Array("alice".utf8), password: Array("pw".utf8)) == "alice")
+        #expect(store.verify(username: Array("alice".utf8), password: Array("px".utf8)) == nil)
+        #expect(store.verify(username: Array("carol".utf8), password: Array("pw".utf8)) == nil)
+    }
+
+    @Test(arguments: [
+        ("alice\n", 1, "expected name:hash"),
+        ("# ok\nalice:nonsense\n", 2, "user 'alice'"),
+        ("", 0, "no users"),
+    ])
+    func usersFileErrorsNameTheLine(text: String, line: Int, problem: String) {
+        do {
+            _ = try UserStore.parse(text, file: "users.txt")
+            Issue.record("parsed")
+        } catch let error as ConfigurationFileError {
+            #expect(error.file == "users.txt")
+            #expect(error.line == line)
+            #expect(error.problem.contains(problem), "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func duplicateUsersAreAnError() throws {
+        let hash = try Self.quickHash("pw").encoded
+        #expect(throws: ConfigurationFileError(file: "f", line: 2, problem: "user 'a' appears twice")) {
+            try UserStore.parse("a:\(hash)\na:\(hash)\n", file: "f")
+        }
+    }
+
+    @Test func stateMachineAuthenticates() {
+        var machine = SOCKSServerHandshakeStateMachine(acceptedMethods: [.usernamePassword], acceptsSOCKS4: false)
+        var buffer = ByteBuffer(bytes: [5, 2, 0, 2, 1, 1, 0x61, 1, 0x62, 5, 1, 0, 1, 127, 0, 0, 1, 0, 80])
+        #expect(machine.receivedBytes(&buffer) == .send(.socks5MethodSelection(SOCKS5MethodSelection(method: .usernamePassword))))
+        #expect(machine.receivedBytes(&buffer) == .authenticate(SOCKS5UsernamePasswordRequest(username: "a", password: "b")))
+        #expect(machine.receivedBytes(&buffer) == .needMoreBytes, "the request waits for the verdict")
+        #expect(machine.authenticationSucceeded() == .usernamePasswordResponse(.success))
+        guard case .request = machine.receivedBytes(&buffer) else {
+            Issue.record("expected the request")
+            return
+        }
+        var refused = SOCKSServerHandshakeStateMachine(acceptedMethods: [.usernamePassword], acceptsSOCKS4: false)
+        var noAuth = ByteBuffer(bytes: [5, 1, 0])
+        #expect(refused.receivedBytes(&noAuth) == .sendAndClose(.socks5MethodSelection(SOCKS5MethodSelection(method: .noAcceptableMethods)), cause: .notAllowedByRuleset))
+        var socks4 = SOCKSServerHandshakeStateMachine(acceptedMethods: [.usernamePassword], acceptsSOCKS4: false)
+        var request4 = ByteBuffer(bytes: [4, 1, 0, 80, 127, 0, 0, 1, 0])
+        #expect(socks4.receivedBytes(&request4) == .sendAndClose(.socks4Reply(SOCKS4Reply(code: .rejectedOrFailed)), cause: .notAllowedByRuleset))
+    }
+
+    static func serverWithAlice() async throws -> TestServer {
+        let store = try UserStore.parse("alice:\(try Self.quickHash("s3cret").encoded)\n", file: "users")
+        return try await TestServer.start { $0.users = store }
+    }
+
+    @Test func curlWithTheRightPassword() async throws {
+        let target = try await TestTarget.start(.http(body: Array(repeating: 0x42, count: 10_000)))
+        let proxy = try await Self.serverWithAlice()
+        let ok = try await ProcessRunner.run(["curl", "-sS", "--max-time", "20", "--socks5", "127.0.0.1:\(proxy.port)", "--proxy-user", "alice:s3cret", "http://127.0.0.1:\(target.port)/"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.count == 10_000)
+        let wrong = try await ProcessRunner.run(["curl", "-sS", "--max-time", "20", "--socks5", "127.0.0.1:\(proxy.port)", "--proxy-user", "alice:guess", "http://127.0.0.1:\(target.port)/"])
+        #expect(wrong.status != 0)
+        let none = try await ProcessRunner.run(["curl", "-sS", "--max-time", "20", "--socks5", "127.0.0.1:\(proxy.port)", "http://127.0.0.1:\(target.port)/"])
+        #expect(none.status != 0, "no credentials: 0xFF")
+        await proxy.stop()
+        let lines = await proxy.accessLines(atLeast: 3)
+        #expect(lines.contains { $0.contains("user=alice") && $0.contains("reply=0x00") })
+        #expect(lines.contains { $0.contains("authentication failed") })
+        #expect(!lines.contains { $0.contains("s3cret") || $0.contains("guess") }, "no password in the log")
+        await target.stop()
+    }
+
+    @Test func pythonSocksWithCredentials() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await Self.serverWithAlice()
+        let result = try await ProcessRunner.run(["python3", TestPaths.script("echo_check.py"), "python-socks", "socks5://alice:s3cret@127.0.0.1:\(proxy.port)", "127.0.0.1", "\(target.port)", "10000"])
+        #expect(result.status == 0, "\(result.stderr)")
+        await proxy.stop()
+        await target.stop()
+    }
+}
