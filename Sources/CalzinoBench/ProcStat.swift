@@ -1,3 +1,5 @@
+import CalzinoServer
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,16 +23,7 @@ public enum ProcStat {
     public static let ticksPerSecond: Double = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     public static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        TextFile.read(path)
     }
 
     public static func coreTimes() -> CoreTimes {
