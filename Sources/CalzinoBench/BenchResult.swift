@@ -13,10 +13,6 @@ public struct BenchResult: Sendable {
         self.failures += count
     }
 
-    public subscript(key: String) -> Double? {
-        self.entries.last { $0.key == key }?.value
-    }
-
     /// One flat JSON object, `{"key": value, ...}`, for scripts.
     public var json: String {
         let body = self.entries.map { "  \"\($0.key)\": \(Self.format($0.value))" }.joined(separator: ",\n")

@@ -77,6 +77,7 @@ public final class CalzinoServer: Service, Sendable {
         for (address, optional) in all {
             var settings = baseSettings
             settings.users = self.configuration.users
+            settings.acceptedMethods = settings.users == nil ? [.noAuthenticationRequired] : [.usernamePassword]
             settings.destinationPolicy = self.configuration.destinationPolicy(forListener: address)
             do {
                 let channel = try await self.bind(address, settings: settings)

@@ -108,7 +108,6 @@ struct Bench: AsyncParsableCommand {
         if let proxyCPU, !(0...4095).contains(proxyCPU) {
             throw ValidationError("--proxy-cpu: must be a core number from 0")
         }
-        _ = try self.makeConfiguration()
     }
 
     func run() async throws {

@@ -74,7 +74,7 @@ struct Serve: AsyncParsableCommand {
         if let maxSessions, maxSessions < 1 {
             throw ValidationError("--max-sessions: must be at least 1")
         }
-        _ = try self.makeConfiguration()
+        // The rest (addresses, durations, the users file) is checked once, when run() builds the configuration.
     }
 
     func makeConfiguration() throws -> CalzinoServerConfiguration {
@@ -132,6 +132,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let configuration = try self.makeConfiguration()
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -139,7 +140,6 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "calzino")
-        let configuration = try self.makeConfiguration()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads ?? System.coreCount)
         let server = CalzinoServer(configuration: configuration, group: group, logger: logger)
         let serviceGroup = ServiceGroup(

@@ -14,13 +14,7 @@ final class RelaySession {
     private let settings: SessionSettings
     private var closedSides = 0
     private var idleWatch: NIOScheduledCallback?
-    private var lastTotal = -1
-    private var quietChecks = 0
-    private let idleInterval: TimeAmount?
-
-    /// Checks per idle timeout: a quiet session closes between 1 and 1.25 timeouts after its last byte,
-    /// without stamping the time on every read.
-    static let idleChecksPerTimeout = 4
+    private var idleSampler: IdleSampler?
 
     init(client: RelayHandler, target: RelayHandler, clientChannel: any Channel, targetChannel: any Channel, record: SessionRecord, settings: SessionSettings) {
         self.client = client
@@ -29,7 +23,7 @@ final class RelaySession {
         self.targetChannel = targetChannel
         self.record = record
         self.settings = settings
-        self.idleInterval = settings.idleTimeout.map { .nanoseconds(max($0.nanoseconds / Int64(Self.idleChecksPerTimeout), 1_000_000)) }
+        self.idleSampler = settings.idleTimeout.map(IdleSampler.init(timeout:))
         client.session = self
         target.session = self
     }
@@ -52,7 +46,7 @@ final class RelaySession {
     }
 
     private func scheduleIdleCheck() {
-        guard let interval = self.idleInterval else { return }
+        guard let interval = self.idleSampler?.interval else { return }
         self.idleWatch = DeadlineCallback.schedule(self, in: interval, on: self.clientChannel.eventLoop)
     }
 }
@@ -61,14 +55,7 @@ extension RelaySession: DeadlineTarget {
     func deadlinePassed() {
         self.idleWatch = nil
         guard let client = self.client, let target = self.target else { return }
-        let total = client.bytesRead &+ target.bytesRead
-        if total == self.lastTotal {
-            self.quietChecks += 1
-        } else {
-            self.lastTotal = total
-            self.quietChecks = 0
-        }
-        if self.quietChecks >= Self.idleChecksPerTimeout {
+        if self.idleSampler?.sample(client.bytesRead &+ target.bytesRead) == true {
             self.record.failure = "idle timeout"
             self.clientChannel.close(promise: nil)
             self.targetChannel.close(promise: nil)

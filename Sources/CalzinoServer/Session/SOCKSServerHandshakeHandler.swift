@@ -44,7 +44,7 @@ final class SOCKSServerHandshakeHandler {
         self.settings = settings
         self.record = record
         self.stateMachine = SOCKSServerHandshakeStateMachine(
-            acceptedMethods: settings.users == nil ? settings.acceptedMethods : [.usernamePassword],
+            acceptedMethods: settings.acceptedMethods,
             acceptsSOCKS4: settings.users == nil
         )
     }

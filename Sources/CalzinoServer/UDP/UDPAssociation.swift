@@ -30,7 +30,8 @@ final class UDPAssociation {
     private var pending: [String: [(port: Int, data: ByteBuffer)]] = [:]
     private var closed = false
     private var idleWatch: NIOScheduledCallback?
-    private var lastActivity = 0
+    private var idleSampler: IdleSampler?
+    /// Datagrams moved either way, for the idle sampler.
     private var activity = 0
     private var onIdle: (() -> Void)?
     private(set) var counters = UDPAssociationCounters()
@@ -73,8 +74,8 @@ final class UDPAssociation {
     func watchIdle(timeout: TimeAmount?, onIdle: @escaping () -> Void) {
         guard let timeout else { return }
         self.onIdle = onIdle
-        let interval = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 1_000_000))
-        self.scheduleIdleCheck(interval: interval, quietChecks: 0)
+        self.idleSampler = IdleSampler(timeout: timeout)
+        self.scheduleIdleCheck()
     }
 
     func close() {
@@ -232,34 +233,22 @@ final class UDPAssociation {
             .bind(to: address)
     }
 
-    private func scheduleIdleCheck(interval: TimeAmount, quietChecks: Int) {
-        self.idleWatch = DeadlineCallback.schedule(IdleCheck(association: self, interval: interval, quietChecks: quietChecks), in: interval, on: self.eventLoop)
+    private func scheduleIdleCheck() {
+        guard let interval = self.idleSampler?.interval else { return }
+        self.idleWatch = DeadlineCallback.schedule(self, in: interval, on: self.eventLoop)
     }
+}
 
-    /// One look at the association's activity; four quiet looks in a row make it idle.
-    private final class IdleCheck: DeadlineTarget {
-        let association: UDPAssociation
-        let interval: TimeAmount
-        let quietChecks: Int
-
-        init(association: UDPAssociation, interval: TimeAmount, quietChecks: Int) {
-            self.association = association
-            self.interval = interval
-            self.quietChecks = quietChecks
-        }
-
-        func deadlinePassed() {
-            let association = self.association
-            guard !association.closed else { return }
-            let quiet = association.activity == association.lastActivity ? self.quietChecks + 1 : 0
-            association.lastActivity = association.activity
-            if quiet >= 4 {
-                let onIdle = association.onIdle
-                association.onIdle = nil
-                onIdle?()
-            } else {
-                association.scheduleIdleCheck(interval: self.interval, quietChecks: quiet)
-            }
+extension UDPAssociation: DeadlineTarget {
+    func deadlinePassed() {
+        self.idleWatch = nil
+        guard !self.closed else { return }
+        if self.idleSampler?.sample(self.activity) == true {
+            let onIdle = self.onIdle
+            self.onIdle = nil
+            onIdle?()
+        } else {
+            self.scheduleIdleCheck()
         }
     }
 }
