@@ -54,7 +54,7 @@ struct ClientLibraryTests {
         try await tunnel.channel.writeAndFlush(ByteBuffer(string: "hello"))
         #expect(await collector.bytes(5) == Array("hello".utf8))
         #expect(tunnel.bound.host == .ipv4(0x7F00_0001))
-        try await tunnel.channel.close()
+        try? await tunnel.channel.close()
         await proxy.stop()
         await target.stop()
     }
@@ -83,8 +83,9 @@ struct ClientLibraryTests {
         let atPeer = try await Collector.attach(to: peer)
         try await tunnel.channel.writeAndFlush(ByteBuffer(string: "to the peer"))
         #expect(await atPeer.bytes(11) == Array("to the peer".utf8))
-        try await peer.close()
-        try await tunnel.channel.close()
+        // Closing the peer makes the proxy end the tunnel too, so either close may find its channel closed.
+        try? await peer.close()
+        try? await tunnel.channel.close()
         await proxy.stop()
     }
 
