@@ -75,6 +75,10 @@ let package = Package(
             dependencies: ["SOCKSCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
+            name: "CalzinoPolicyTests",
+            dependencies: ["CalzinoPolicy", "SOCKSCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "CalzinoServerTests",
             dependencies: [
                 "CalzinoServer",

@@ -1,24 +1,50 @@
 import NIOCore
 import SOCKSCore
 
-/// Which destination addresses a listener's sessions may reach. The safe default for a listener that faces a
-/// network denies loopback, private, link-local, metadata, multicast and unspecified destinations; a
-/// loopback listener's clients are local, so it allows them. Checked on the resolved address just before a
-/// connect or a datagram, so that a name cannot lead around it.
-public struct DestinationPolicy: Hashable, Sendable {
-    public var denied: Set<AddressClass>
+/// Which destination addresses a session may reach, asked of every resolved address just before a connect
+/// or a datagram, so that a name cannot lead around it (no DNS rebinding). The safe default for a listener
+/// that faces a network denies loopback, private, link-local, metadata, multicast and unspecified
+/// destinations; a loopback listener's clients are local, so it allows them. With rules, a session's policy
+/// asks the rules with the name the client gave and each address it resolved to.
+public struct DestinationPolicy: Sendable {
+    /// `nil` when the address (reached through `name`, if any) is permitted; otherwise what denied it: a
+    /// rule's name, `default`, or `protected:CLASS`.
+    public typealias Check = @Sendable (_ address: SocketAddress, _ name: String?) -> String?
 
-    public init(denied: Set<AddressClass>) {
-        self.denied = denied
+    private let check: Check?
+
+    public init(_ check: @escaping Check) {
+        self.check = check
     }
 
-    public static let allowAll = DestinationPolicy(denied: [])
-    public static let networkFacing = DestinationPolicy(denied: [.loopback, .private, .linkLocal, .metadata, .multicast, .unspecified])
+    private init() {
+        self.check = nil
+    }
 
-    public func permits(_ address: SocketAddress) -> Bool {
-        guard !self.denied.isEmpty else { return true }
-        guard let addressClass = AddressClass(address) else { return false }
-        return !self.denied.contains(addressClass)
+    /// Permits everything, without a call per address.
+    public static let allowAll = DestinationPolicy()
+
+    /// Denies the addresses in `classes`.
+    public static func denying(_ classes: Set<AddressClass>) -> DestinationPolicy {
+        guard !classes.isEmpty else { return .allowAll }
+        return DestinationPolicy { address, _ in
+            guard let addressClass = AddressClass(address) else { return "not-ip" }
+            return classes.contains(addressClass) ? "protected:\(addressClass)" : nil
+        }
+    }
+
+    /// The classes a listener facing a network protects unless a rule allows them.
+    public static let protectedClasses: Set<AddressClass> = [.loopback, .private, .linkLocal, .metadata, .multicast, .unspecified]
+
+    public static let networkFacing = DestinationPolicy.denying(protectedClasses)
+
+    /// Why `address` is denied, or `nil` if it is permitted.
+    public func denial(of address: SocketAddress, name: String? = nil) -> String? {
+        self.check?(address, name)
+    }
+
+    public func permits(_ address: SocketAddress, name: String? = nil) -> Bool {
+        self.denial(of: address, name: name) == nil
     }
 
     /// Whether a listener on `address` faces only this host.

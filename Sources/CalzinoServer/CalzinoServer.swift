@@ -78,7 +78,9 @@ public final class CalzinoServer: Service, Sendable {
             var settings = baseSettings
             settings.users = self.configuration.users
             settings.acceptedMethods = settings.users == nil ? [.noAuthenticationRequired] : [.usernamePassword]
-            settings.destinationPolicy = self.configuration.destinationPolicy(forListener: address)
+            settings.listenerName = self.configuration.listenerName(address)
+            settings.rules = self.configuration.rules
+            settings.protectedClasses = self.configuration.protectedClasses(forListener: address)
             do {
                 let channel = try await self.bind(address, settings: settings)
                 self.listenerChannels.withLockedValue { $0.append(channel) }

@@ -27,8 +27,8 @@ struct SafeDefaultsTests {
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 1080)
         let lan = try SocketAddress(ipAddress: "192.0.2.10", port: 1080)
         let configuration = CalzinoServerConfiguration(listeners: [lan])
-        #expect(configuration.destinationPolicy(forListener: loopback) == .allowAll)
-        #expect(configuration.destinationPolicy(forListener: lan) == .networkFacing)
+        #expect(configuration.protectedClasses(forListener: loopback).isEmpty)
+        #expect(configuration.protectedClasses(forListener: lan) == DestinationPolicy.protectedClasses)
         #expect(!DestinationPolicy.networkFacing.permits(try SocketAddress(ipAddress: "10.0.0.1", port: 80)))
         #expect(DestinationPolicy.networkFacing.permits(try SocketAddress(ipAddress: "8.8.8.8", port: 80)))
         #expect(throws: ConfigurationValueError.self) { try configuration.validate() }
@@ -36,7 +36,7 @@ struct SafeDefaultsTests {
         open.allowOpenProxy = true
         #expect(throws: Never.self) { try open.validate() }
         open.allowPrivateDestinations = true
-        #expect(open.destinationPolicy(forListener: lan) == .allowAll)
+        #expect(open.protectedClasses(forListener: lan).isEmpty)
     }
 
     @Test func aNetworkListenerWithoutAuthenticationRefusesToStart() async throws {
@@ -50,7 +50,7 @@ struct SafeDefaultsTests {
     @Test func guardedListenerDeniesPrivateDestinations() async throws {
         let target = try await TestTarget.start(.echo)
         let echo = try await UDPEchoTarget.start()
-        let proxy = try await TestServer.start { $0.destinationPolicy = .networkFacing }
+        let proxy = try await TestServer.start { $0.protectedClasses = DestinationPolicy.protectedClasses }
         let port = proxy.port, targetPort = target.port, echoPort = echo.port
         let (byAddress, byName, socks4, udp) = try await onThread { () -> (UInt8, UInt8, UInt8, [UInt8]?) in
             let first = try RawSocket(port: port)

@@ -35,8 +35,13 @@ public struct CalzinoServerConfiguration: Sendable {
     /// Lets sessions on a listener that faces a network reach loopback, private, link-local, metadata,
     /// multicast and unspecified destinations (denied there by default; a loopback listener allows them).
     public var allowPrivateDestinations: Bool
-    /// Overrides the destination policy of every listener (tests use it to guard a loopback listener).
-    public var destinationPolicy: DestinationPolicy?
+    /// Overrides the protected destination classes of every listener (tests use it to guard a loopback
+    /// listener).
+    public var protectedClasses: Set<AddressClass>?
+    /// The access rules, asked about every request (and every resolved address, BIND peer and datagram).
+    public var rules: AccessRules
+    /// Names for listeners, which rules match; a listener without one is named by its address (`HOST:PORT`).
+    public var listenerNames: [SocketAddress: String]
     /// Concurrent client connections; beyond it a new connection is closed at once. `nil`: as many as the
     /// descriptor limit allows (two descriptors per session, less a reserve).
     public var maxSessions: Int?
@@ -64,7 +69,9 @@ public struct CalzinoServerConfiguration: Sendable {
         maxSessions: Int? = nil,
         allowOpenProxy: Bool = false,
         allowPrivateDestinations: Bool = false,
-        destinationPolicy: DestinationPolicy? = nil
+        protectedClasses: Set<AddressClass>? = nil,
+        rules: AccessRules = AccessRules(),
+        listenerNames: [SocketAddress: String] = [:]
     ) {
         self.listeners = listeners
         self.optionalListeners = optionalListeners
@@ -79,14 +86,21 @@ public struct CalzinoServerConfiguration: Sendable {
         self.maxSessions = maxSessions
         self.allowOpenProxy = allowOpenProxy
         self.allowPrivateDestinations = allowPrivateDestinations
-        self.destinationPolicy = destinationPolicy
+        self.protectedClasses = protectedClasses
+        self.rules = rules
+        self.listenerNames = listenerNames
     }
 
-    /// The destination policy of a listener on `address`.
-    public func destinationPolicy(forListener address: SocketAddress) -> DestinationPolicy {
-        if let policy = self.destinationPolicy { return policy }
-        if self.allowPrivateDestinations || DestinationPolicy.isLoopbackListener(address) { return .allowAll }
-        return .networkFacing
+    /// The destination classes that only a rule naming them opens, on a listener on `address`.
+    public func protectedClasses(forListener address: SocketAddress) -> Set<AddressClass> {
+        if let protected = self.protectedClasses { return protected }
+        if self.allowPrivateDestinations || DestinationPolicy.isLoopbackListener(address) { return [] }
+        return DestinationPolicy.protectedClasses
+    }
+
+    /// The name rules use for the listener on `address`.
+    public func listenerName(_ address: SocketAddress) -> String {
+        self.listenerNames[address] ?? SessionRecord.format(address)
     }
 
     /// Refuses a configuration that would run an open proxy by accident: a listener facing a network with

@@ -25,8 +25,8 @@ public struct DirectDialer: SOCKSDialer {
                 }
             }
         if let address = destination.socketAddress {
-            guard policy.permits(address) else {
-                return eventLoop.makeFailedFuture(DestinationDenied(destination: "\(destination)"))
+            if let denial = policy.denial(of: address) {
+                return eventLoop.makeFailedFuture(DestinationDenied(destination: "\(destination)", rule: denial))
             }
             return bootstrap.connect(to: address)
         }
@@ -35,8 +35,8 @@ public struct DirectDialer: SOCKSDialer {
         }
         let resolver = FilteringResolver(inner: self.makeResolver(eventLoop), policy: policy)
         return bootstrap.resolver(resolver).connect(host: name, port: Int(destination.port)).flatMapErrorThrowing { error in
-            if resolver.deniedEverything {
-                throw DestinationDenied(destination: "\(destination)")
+            if let denial = resolver.deniedEverything {
+                throw DestinationDenied(destination: "\(destination)", rule: denial)
             }
             throw error
         }

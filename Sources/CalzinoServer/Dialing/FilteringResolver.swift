@@ -8,35 +8,44 @@ import NIOPosix
 final class FilteringResolver: Resolver, Sendable {
     private let inner: any Resolver & Sendable
     private let policy: DestinationPolicy
-    private let counts = NIOLockedValueBox((permitted: 0, denied: 0))
+    private let counts = NIOLockedValueBox((permitted: 0, denied: 0, firstDenial: String?.none))
 
     init(inner: any Resolver & Sendable, policy: DestinationPolicy) {
         self.inner = inner
         self.policy = policy
     }
 
-    /// Every address the name resolved to was denied.
-    var deniedEverything: Bool {
-        self.counts.withLockedValue { $0.denied > 0 && $0.permitted == 0 }
+    /// Why the first denied address was denied, when every address the name resolved to was denied.
+    var deniedEverything: String? {
+        self.counts.withLockedValue { $0.denied > 0 && $0.permitted == 0 ? $0.firstDenial : nil }
     }
 
     func initiateAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
-        self.inner.initiateAQuery(host: host, port: port).map(self.filter)
+        self.inner.initiateAQuery(host: host, port: port).map { self.filter($0, name: host) }
     }
 
     func initiateAAAAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
-        self.inner.initiateAAAAQuery(host: host, port: port).map(self.filter)
+        self.inner.initiateAAAAQuery(host: host, port: port).map { self.filter($0, name: host) }
     }
 
     func cancelQueries() {
         self.inner.cancelQueries()
     }
 
-    private func filter(_ addresses: [SocketAddress]) -> [SocketAddress] {
-        let permitted = addresses.filter(self.policy.permits)
+    private func filter(_ addresses: [SocketAddress], name: String) -> [SocketAddress] {
+        var permitted: [SocketAddress] = []
+        var firstDenial: String?
+        for address in addresses {
+            if let denial = self.policy.denial(of: address, name: name) {
+                firstDenial = firstDenial ?? denial
+            } else {
+                permitted.append(address)
+            }
+        }
         self.counts.withLockedValue {
             $0.permitted += permitted.count
             $0.denied += addresses.count - permitted.count
+            $0.firstDenial = $0.firstDenial ?? firstDenial
         }
         return permitted
     }

@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import Dispatch
 import Logging
 import NIOCore
@@ -34,7 +35,10 @@ final class SOCKSServerHandshakeHandler {
     private var bindListener: BindListener?
     private var association: UDPAssociation?
     private var context: ChannelHandlerContext?
-    private let settings: SessionSettings
+    /// The listener's settings, with the deciding rule's overrides once the request is allowed.
+    private var settings: SessionSettings
+    /// What the request's destinations (each resolved address, the BIND peer, each datagram) must pass.
+    private var policy: DestinationPolicy = .allowAll
     private let record: SessionRecord
 
     /// Pipelined bytes kept while a request runs before reads are held.
@@ -43,10 +47,8 @@ final class SOCKSServerHandshakeHandler {
     init(settings: SessionSettings, record: SessionRecord) {
         self.settings = settings
         self.record = record
-        self.stateMachine = SOCKSServerHandshakeStateMachine(
-            acceptedMethods: settings.acceptedMethods,
-            acceptsSOCKS4: settings.users == nil
-        )
+        // SOCKS4 is parsed on every listener; one with users admits it only through a rule (see `admit`).
+        self.stateMachine = SOCKSServerHandshakeStateMachine(acceptedMethods: settings.acceptedMethods)
     }
 }
 
@@ -230,20 +232,83 @@ extension SOCKSServerHandshakeHandler {
     }
 
     private func execute(_ request: SOCKSClientRequest, context: ChannelHandlerContext) {
-        switch request.command {
+        guard let access = self.accessRequest(for: request) else {
+            self.fail(.commandNotSupported, context: context)
+            return
+        }
+        guard self.admit(access, context: context) else { return }
+        switch access.command {
         case .connect:
             self.connect(to: request.destination, context: context)
         case .bind:
             self.bind(expecting: request.destination, context: context)
-        case .udpAssociate:
+        case .udp:
             self.associate(declared: request.destination, context: context)
-        case .unknown:
-            self.fail(.commandNotSupported, context: context)
         }
     }
 
+    /// The request as rules see it. UDP ASSOCIATE's DST is the client's own address, and a BIND to 0.0.0.0
+    /// admits any peer: neither names a destination, so rules on destinations decide per datagram or peer.
+    private func accessRequest(for request: SOCKSClientRequest) -> AccessRequest? {
+        let command: AccessRequest.Command
+        switch request.command {
+        case .connect: command = .connect
+        case .bind: command = .bind
+        case .udpAssociate: command = .udp
+        case .unknown: return nil
+        }
+        var access = AccessRequest(
+            listener: self.settings.listenerName,
+            client: self.record.clientAddress.map { SOCKSEndpoint($0).host } ?? .unspecifiedIPv4,
+            user: self.record.user,
+            version: request.version,
+            command: command
+        )
+        let host = request.destination.host
+        if command != .udp, host != .unspecifiedIPv4, host != .unspecifiedIPv6 {
+            access.setDestination(request.destination)
+        }
+        return access
+    }
+
+    /// Asks the rules; on a denial sends 0x02 (SOCKS4: 0x5B) and returns false. On success applies the
+    /// deciding rule's overrides and sets the policy that later destinations must pass.
+    private func admit(_ access: AccessRequest, context: ChannelHandlerContext) -> Bool {
+        let verdict = self.settings.rules.evaluate(access, protected: self.settings.protectedClasses)
+        var decidingRule: AccessRule?
+        switch verdict {
+        case .denied(let rule):
+            self.deny(by: rule, context: context)
+            return false
+        case .allowed(let rule):
+            decidingRule = rule
+            if !self.settings.rules.isEmpty {
+                self.record.rule = rule?.name ?? "default"
+            }
+        case .undecided:
+            break
+        }
+        // SOCKS4 carries no password: a listener with users serves it only when an allow rule names the
+        // version explicitly (and so, usually, the client addresses or ident users it trusts).
+        if access.version != .socks5, self.settings.users != nil, decidingRule?.versions == nil {
+            self.deny(by: "socks4-needs-rule", context: context)
+            return false
+        }
+        if let overrides = decidingRule?.overrides {
+            self.settings.apply(overrides)
+        }
+        self.policy = self.settings.rules.destinationPolicy(for: access, protected: self.settings.protectedClasses)
+        return true
+    }
+
+    private func deny(by rule: String, context: ChannelHandlerContext) {
+        self.record.rule = rule
+        self.record.failure = "denied by \(rule)"
+        self.fail(.notAllowedByRuleset, context: context)
+    }
+
     private func connect(to destination: SOCKSEndpoint, context: ChannelHandlerContext) {
-        self.settings.dialer.dial(destination, on: context.eventLoop, timeout: self.settings.connectTimeout, policy: self.settings.destinationPolicy)
+        self.settings.dialer.dial(destination, on: context.eventLoop, timeout: self.settings.connectTimeout, policy: self.policy)
             .hop(to: context.eventLoop)
             .assumeIsolated()
             .whenComplete { result in
@@ -257,6 +322,9 @@ extension SOCKSServerHandshakeHandler {
                         metadata: ["destination": "\(destination)", "error": "\(error)"]
                     )
                     self.record.failure = "\(error)"
+                    if let denied = error as? DestinationDenied {
+                        self.record.rule = denied.rule
+                    }
                     self.fail(SOCKSFailureCause(connectError: error), context: context)
                 }
             }
@@ -375,6 +443,12 @@ extension SOCKSServerHandshakeHandler {
         }
         switch result {
         case .success(let peer):
+            if let address = peer.remoteAddress, let rule = self.policy.denial(of: address) {
+                peer.close(promise: nil)
+                self.record.connectedAddress = address
+                self.deny(by: rule, context: context)
+                return
+            }
             self.relay(to: peer, bound: peer.remoteAddress.map(SOCKSEndpoint.init) ?? .unspecified, context: context)
         case .failure(let failure):
             self.fail(failure.cause, context: context)
@@ -388,7 +462,7 @@ extension SOCKSServerHandshakeHandler {
             self.fail(.generalFailure, context: context)
             return
         }
-        UDPAssociation.open(on: context.eventLoop, client: client, declared: declared, localAddress: local, policy: self.settings.destinationPolicy)
+        UDPAssociation.open(on: context.eventLoop, client: client, declared: declared, localAddress: local, policy: self.policy)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

@@ -11,6 +11,8 @@ final class SessionRecord {
     var user: String?
     var connectedAddress: SocketAddress?
     var reply: SOCKSServerMessage?
+    /// The rule that allowed or denied the request (`default`, `protected:CLASS`); `nil` without rules.
+    var rule: String?
     /// Why it failed, for a failure reply or a close without one.
     var failure: String?
     /// UDP ASSOCIATE: what the association moved and dropped.
@@ -45,6 +47,9 @@ final class SessionRecord {
         line += " up=\(self.bytesUp) down=\(self.bytesDown)"
         if let udp = self.udp {
             line += " \(udp.description)"
+        }
+        if let rule = self.rule {
+            line += " rule=\(rule)"
         }
         line += " duration=\(tenthsOfMilliseconds / 10).\(tenthsOfMilliseconds % 10)ms"
         if let failure = self.failure {

@@ -23,8 +23,21 @@ struct SessionSettings: Sendable {
     var dialer: any SOCKSDialer
     /// RFC 1929 users; when set, SOCKS5 clients must authenticate and SOCKS4 is refused.
     var users: UserStore?
-    /// The destinations this listener's sessions may reach.
-    var destinationPolicy: DestinationPolicy = .allowAll
+    /// The listener's name, as rules match it.
+    var listenerName: String = ""
+    var rules = AccessRules()
+    /// Destination classes that only a rule naming them opens (empty on a loopback listener).
+    var protectedClasses: Set<AddressClass> = []
     var logger: Logger
     var accessLogger: Logger
+}
+
+extension SessionSettings {
+    /// A rule's deadlines in place of the listener's; a zero idle timeout disables it.
+    mutating func apply(_ overrides: RuleOverrides) {
+        if let timeout = overrides.connectTimeout { self.connectTimeout = timeout }
+        if let timeout = overrides.bindTimeout { self.bindTimeout = timeout }
+        if let timeout = overrides.idleTimeout { self.idleTimeout = timeout == .zero ? nil : timeout }
+        if let timeout = overrides.udpIdleTimeout { self.udpIdleTimeout = timeout == .zero ? nil : timeout }
+    }
 }

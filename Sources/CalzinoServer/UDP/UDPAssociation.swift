@@ -150,8 +150,9 @@ final class UDPAssociation {
         socket.writeAndFlush(AddressedEnvelope(remoteAddress: client, data: datagram), promise: nil)
     }
 
-    private func send(_ data: ByteBuffer, to address: SocketAddress) {
-        guard self.policy.permits(address) else {
+    /// Sends to `address`, which the datagram named as `name` when it named one (rules match both).
+    private func send(_ data: ByteBuffer, to address: SocketAddress, name: String? = nil) {
+        guard self.policy.permits(address, name: name) else {
             self.counters.droppedDenied += 1
             return
         }
@@ -185,7 +186,7 @@ final class UDPAssociation {
             } else {
                 if self.v4Socket == nil { self.v4Socket = channel } else { channel.close(promise: nil) }
             }
-            self.send(data, to: address)
+            self.send(data, to: address, name: name)
         }
     }
 
@@ -195,7 +196,7 @@ final class UDPAssociation {
                 self.counters.droppedUnroutable += 1
                 return
             }
-            self.send(data, to: address)
+            self.send(data, to: address, name: name)
             return
         }
         if self.pending[name] != nil {
