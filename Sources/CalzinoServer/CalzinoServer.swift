@@ -10,7 +10,12 @@ import ServiceLifecycle
 /// As a `Service` it runs until graceful shutdown (SIGTERM or SIGINT under a `ServiceGroup`), then stops
 /// accepting, lets open sessions finish up to the drain timeout, and closes what is left.
 public final class CalzinoServer: Service, Sendable {
-    private let configuration: CalzinoServerConfiguration
+    /// The configuration in force: replaced by `reload`, except for its listeners.
+    private let current: NIOLockedValueBox<CalzinoServerConfiguration>
+    /// What each listener's new sessions get, by the listener's position; replaced by `reload`.
+    private let listenerSettings = NIOLockedValueBox<[Int: SessionSettings]>([:])
+    /// The listeners as started, by position.
+    private let listenerAddresses = NIOLockedValueBox<[Int: SocketAddress]>([:])
     private let group: any EventLoopGroup
     private let logger: Logger
     private let accessLogger: Logger
@@ -27,7 +32,7 @@ public final class CalzinoServer: Service, Sendable {
         logger: Logger = Logger(label: "calzino"),
         accessLogger: Logger = Logger(label: "calzino.access")
     ) {
-        self.configuration = configuration
+        self.current = NIOLockedValueBox(configuration)
         self.group = group
         self.logger = logger
         self.accessLogger = accessLogger
@@ -48,41 +53,28 @@ public final class CalzinoServer: Service, Sendable {
         return result
     }
 
+    private var configuration: CalzinoServerConfiguration {
+        self.current.withLockedValue { $0 }
+    }
+
     /// Binds every listener; returns the bound addresses (a port 0 becomes the real port).
     @discardableResult
     public func start() async throws -> [SocketAddress] {
-        try self.configuration.validate()
-        let baseSettings = SessionSettings(
-            handshakeTimeout: self.configuration.handshakeTimeout,
-            connectTimeout: self.configuration.connectTimeout,
-            bindTimeout: self.configuration.bindTimeout,
-            udpAdvertise: self.configuration.udpAdvertise,
-            udpIdleTimeout: self.configuration.udpIdleTimeout,
-            idleTimeout: self.configuration.idleTimeout,
-            acceptedMethods: [.noAuthenticationRequired],
-            dialer: self.configuration.dialer,
-            logger: self.logger,
-            accessLogger: self.accessLogger
-        )
+        let configuration = self.configuration
+        try configuration.validate()
         let descriptors = FileDescriptorLimit.raiseSoftToHard()
-        let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
-        let capacity = min(self.configuration.maxSessions ?? fromDescriptors, fromDescriptors)
-        self.admission.setCapacity(capacity)
+        let capacity = self.applyCapacity(configuration, descriptors: descriptors)
         self.logger.info(
             "session capacity",
             metadata: ["descriptor-limit": "\(descriptors)", "max-sessions": "\(capacity)"]
         )
         var bound: [SocketAddress] = []
-        let all = self.configuration.listeners.map { ($0, false) } + self.configuration.optionalListeners.map { ($0, true) }
-        for (address, optional) in all {
-            var settings = baseSettings
-            settings.users = self.configuration.users
-            settings.acceptedMethods = settings.users == nil ? [.noAuthenticationRequired] : [.usernamePassword]
-            settings.listenerName = self.configuration.listenerName(address)
-            settings.rules = self.configuration.rules
-            settings.protectedClasses = self.configuration.protectedClasses(forListener: address)
+        let all = configuration.listeners.map { ($0, false) } + configuration.optionalListeners.map { ($0, true) }
+        for (index, (address, optional)) in all.enumerated() {
+            self.listenerAddresses.withLockedValue { $0[index] = address }
+            self.listenerSettings.withLockedValue { $0[index] = self.settings(forListener: address, configuration) }
             do {
-                let channel = try await self.bind(address, settings: settings)
+                let channel = try await self.bind(address, listener: index)
                 self.listenerChannels.withLockedValue { $0.append(channel) }
                 if let local = channel.localAddress {
                     bound.append(local)
@@ -99,6 +91,53 @@ public final class CalzinoServer: Service, Sendable {
             }
         }
         return bound
+    }
+
+    /// Puts a new configuration in force for new sessions; open sessions go on as they are. Listeners stay
+    /// as started (a change to them needs a restart, and is logged). Throws, leaving the old configuration
+    /// in force, if the new one does not validate.
+    public func reload(_ configuration: CalzinoServerConfiguration) throws {
+        try configuration.validate()
+        let old = self.configuration
+        if configuration.listeners != old.listeners || configuration.optionalListeners != old.optionalListeners {
+            self.logger.warning("listener changes take effect on restart; the listeners stay as they are")
+        }
+        var kept = configuration
+        kept.listeners = old.listeners
+        kept.optionalListeners = old.optionalListeners
+        self.current.withLockedValue { $0 = kept }
+        let addresses = self.listenerAddresses.withLockedValue { $0 }
+        let settings = addresses.mapValues { self.settings(forListener: $0, kept) }
+        self.listenerSettings.withLockedValue { $0 = settings }
+        _ = self.applyCapacity(kept, descriptors: FileDescriptorLimit.current())
+    }
+
+    /// Sets the admission capacity from the descriptor limit and `maxSessions`; returns it.
+    private func applyCapacity(_ configuration: CalzinoServerConfiguration, descriptors: Int) -> Int {
+        let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
+        let capacity = min(configuration.maxSessions ?? fromDescriptors, fromDescriptors)
+        self.admission.setCapacity(capacity)
+        return capacity
+    }
+
+    /// What a listener's new sessions get under `configuration`.
+    private func settings(forListener address: SocketAddress, _ configuration: CalzinoServerConfiguration) -> SessionSettings {
+        SessionSettings(
+            handshakeTimeout: configuration.handshakeTimeout,
+            connectTimeout: configuration.connectTimeout,
+            bindTimeout: configuration.bindTimeout,
+            udpAdvertise: configuration.udpAdvertise,
+            udpIdleTimeout: configuration.udpIdleTimeout,
+            idleTimeout: configuration.idleTimeout,
+            acceptedMethods: configuration.users == nil ? [.noAuthenticationRequired] : [.usernamePassword],
+            dialer: configuration.dialer,
+            users: configuration.users,
+            listenerName: configuration.listenerName(address),
+            rules: configuration.rules,
+            protectedClasses: configuration.protectedClasses(forListener: address),
+            logger: self.logger,
+            accessLogger: self.accessLogger
+        )
     }
 
     /// Stops accepting, waits for open sessions up to the drain timeout, then closes the rest.
@@ -124,8 +163,9 @@ public final class CalzinoServer: Service, Sendable {
         await self.shutdown()
     }
 
-    private func bind(_ address: SocketAddress, settings: SessionSettings) async throws -> any Channel {
+    private func bind(_ address: SocketAddress, listener: Int) async throws -> any Channel {
         let registry = self.registry
+        let listenerSettings = self.listenerSettings
         let admission = self.admission
         let logger = self.logger
         return try await ServerBootstrap(group: self.group)
@@ -135,6 +175,10 @@ public final class CalzinoServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     guard admission.admit(open: registry.count, logger: logger) else {
                         // Over capacity: close at once rather than let the connection wait in silence.
+                        channel.close(promise: nil)
+                        return
+                    }
+                    guard let settings = listenerSettings.withLockedValue({ $0[listener] }) else {
                         channel.close(promise: nil)
                         return
                     }

@@ -9,7 +9,7 @@ struct Calzino: AsyncParsableCommand {
             Run `calzino serve` to start a proxy on 127.0.0.1:1080 and [::1]:1080 without authentication.
             Every SOCKS version is accepted on every listener.
             """,
-        subcommands: [Serve.self, Bench.self, HashPassword.self],
+        subcommands: [Serve.self, CheckConfig.self, Bench.self, HashPassword.self],
         defaultSubcommand: nil
     )
 }

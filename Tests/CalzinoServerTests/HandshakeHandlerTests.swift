@@ -28,6 +28,9 @@ import Testing
             idleTimeout: nil,
             acceptedMethods: [.noAuthenticationRequired],
             dialer: dialer,
+            listenerName: "test",
+            rules: AccessRules(),
+            protectedClasses: [],
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )

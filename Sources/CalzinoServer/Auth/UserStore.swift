@@ -13,14 +13,27 @@ public struct UserStore: Sendable {
     }
 
     public static func load(path: String) throws -> UserStore {
+        UserStore(users: try Self.loadEntries(path: path).entries)
+    }
+
+    /// The names of the users, sorted.
+    public var names: [String] { self.users.keys.sorted() }
+
+    public static func parse(_ text: String, file: String) throws -> UserStore {
+        UserStore(users: try Self.parseEntries(text, file: file).entries)
+    }
+
+    /// The users of a file with the line each is on.
+    static func loadEntries(path: String) throws -> (entries: [String: PasswordHash], lines: [String: Int]) {
         guard let text = TextFile.read(path) else {
             throw ConfigurationFileError(file: path, line: 0, problem: "cannot be read")
         }
-        return try Self.parse(text, file: path)
+        return try Self.parseEntries(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws -> UserStore {
+    private static func parseEntries(_ text: String, file: String) throws -> (entries: [String: PasswordHash], lines: [String: Int]) {
         var users: [String: PasswordHash] = [:]
+        var lines: [String: Int] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
             let line = rawLine.trimmingSpaces
@@ -37,6 +50,7 @@ public struct UserStore: Sendable {
             }
             do {
                 users[name] = try PasswordHash(encoded: line[line.index(after: colon)...])
+                lines[name] = number
             } catch let error as ConfigurationValueError {
                 throw ConfigurationFileError(file: file, line: number, problem: "user '\(name)': \(error.problem)")
             }
@@ -44,7 +58,7 @@ public struct UserStore: Sendable {
         guard !users.isEmpty else {
             throw ConfigurationFileError(file: file, line: 0, problem: "no users")
         }
-        return UserStore(users: users)
+        return (users, lines)
     }
 
     /// The user name if `password` is right for it. Blocking (scrypt): call it off the event loop.

@@ -40,6 +40,14 @@ public struct CalzinoServerConfiguration: Sendable {
     public var protectedClasses: Set<AddressClass>?
     /// The access rules, asked about every request (and every resolved address, BIND peer and datagram).
     public var rules: AccessRules
+    /// Per client, per user, handshake rate and bandwidth limits.
+    public var limits: SessionLimits
+    /// RFC 1413 checks of SOCKS4 requests.
+    public var ident: IdentMode
+    /// How long an ident query may take (connect, question, answer).
+    public var identTimeout: TimeAmount
+    /// The port identd listens on: 113, except in tests.
+    public var identPort: Int
     /// Names for listeners, which rules match; a listener without one is named by its address (`HOST:PORT`).
     public var listenerNames: [SocketAddress: String]
     /// Concurrent client connections; beyond it a new connection is closed at once. `nil`: as many as the
@@ -71,7 +79,11 @@ public struct CalzinoServerConfiguration: Sendable {
         allowPrivateDestinations: Bool = false,
         protectedClasses: Set<AddressClass>? = nil,
         rules: AccessRules = AccessRules(),
-        listenerNames: [SocketAddress: String] = [:]
+        listenerNames: [SocketAddress: String] = [:],
+        limits: SessionLimits = SessionLimits(),
+        ident: IdentMode = .off,
+        identTimeout: TimeAmount = .seconds(5),
+        identPort: Int = 113
     ) {
         self.listeners = listeners
         self.optionalListeners = optionalListeners
@@ -89,6 +101,10 @@ public struct CalzinoServerConfiguration: Sendable {
         self.protectedClasses = protectedClasses
         self.rules = rules
         self.listenerNames = listenerNames
+        self.limits = limits
+        self.ident = ident
+        self.identTimeout = identTimeout
+        self.identPort = identPort
     }
 
     /// The destination classes that only a rule naming them opens, on a listener on `address`.
@@ -109,8 +125,8 @@ public struct CalzinoServerConfiguration: Sendable {
         guard !self.allowOpenProxy, self.users == nil else { return }
         for address in self.listeners + self.optionalListeners where !DestinationPolicy.isLoopbackListener(address) {
             throw ConfigurationValueError(
-                value: "\(address.ipAddress ?? "?"):\(address.port ?? 0)",
-                problem: "a listener that is not on loopback would be an open proxy (no authentication is configured); pass --allow-open-proxy to run it anyway"
+                value: SessionRecord.format(address),
+                problem: "a listener that is not on loopback would be an open proxy (no authentication is configured); configure users, or pass --allow-open-proxy (file: allow-open-proxy: true) to run it anyway"
             )
         }
     }

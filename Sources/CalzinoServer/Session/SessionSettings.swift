@@ -21,13 +21,13 @@ struct SessionSettings: Sendable {
     var lingerTimeout: TimeAmount = .seconds(2)
     var acceptedMethods: [SOCKS5AuthMethod]
     var dialer: any SOCKSDialer
-    /// RFC 1929 users; when set, SOCKS5 clients must authenticate and SOCKS4 is refused.
+    /// RFC 1929 users; when set, SOCKS5 clients must authenticate and SOCKS4 needs a rule.
     var users: UserStore?
     /// The listener's name, as rules match it.
-    var listenerName: String = ""
-    var rules = AccessRules()
+    var listenerName: String
+    var rules: AccessRules
     /// Destination classes that only a rule naming them opens (empty on a loopback listener).
-    var protectedClasses: Set<AddressClass> = []
+    var protectedClasses: Set<AddressClass>
     var logger: Logger
     var accessLogger: Logger
 }

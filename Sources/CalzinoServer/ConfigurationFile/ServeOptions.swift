@@ -1,0 +1,133 @@
+import CalzinoPolicy
+import NIOCore
+
+/// The options of `calzino serve`, from the command line or a configuration file. `nil` means "not given":
+/// flags are merged over the file (`merging`), then defaults fill the rest (`makeConfiguration`).
+public struct ServeOptions: Sendable {
+    /// One `listen` entry: an address (two for `localhost`) and an optional name for rules.
+    public struct Listener: Sendable {
+        public var addresses: [SocketAddress]
+        public var name: String?
+        /// Where it was written, for messages; `nil` for the command line.
+        public var file: String?
+        public var line: Int
+
+        public init(addresses: [SocketAddress], name: String? = nil, file: String? = nil, line: Int = 0) {
+            self.addresses = addresses
+            self.name = name
+            self.file = file
+            self.line = line
+        }
+    }
+
+    public var listen: [Listener]?
+    public var handshakeTimeout: TimeAmount?
+    public var connectTimeout: TimeAmount?
+    public var bindTimeout: TimeAmount?
+    public var idleTimeout: TimeAmount?
+    public var udpIdleTimeout: TimeAmount?
+    public var drainTimeout: TimeAmount?
+    public var identTimeout: TimeAmount?
+    public var udpAdvertise: SocketAddress?
+    public var logLevel: String?
+    public var threads: Int?
+    public var usersFile: String?
+    public var allowOpenProxy: Bool?
+    public var allowPrivateDestinations: Bool?
+    public var maxSessions: Int?
+    public var ident: IdentMode?
+    public var identPort: Int?
+    public var limits = SessionLimits()
+    public var rules: [AccessRule] = []
+    public var defaultAction: AccessRule.Action?
+    /// Users written in the file itself, by name.
+    var inlineUsers: [String: PasswordHash] = [:]
+    /// The configuration file these options came from, if any.
+    public var file: String?
+
+    public init() {}
+
+    /// These options with every option `flags` gives in place of this one's.
+    public func merging(_ flags: ServeOptions) -> ServeOptions {
+        var merged = self
+        merged.listen = flags.listen ?? self.listen
+        merged.handshakeTimeout = flags.handshakeTimeout ?? self.handshakeTimeout
+        merged.connectTimeout = flags.connectTimeout ?? self.connectTimeout
+        merged.bindTimeout = flags.bindTimeout ?? self.bindTimeout
+        merged.idleTimeout = flags.idleTimeout ?? self.idleTimeout
+        merged.udpIdleTimeout = flags.udpIdleTimeout ?? self.udpIdleTimeout
+        merged.drainTimeout = flags.drainTimeout ?? self.drainTimeout
+        merged.identTimeout = flags.identTimeout ?? self.identTimeout
+        merged.udpAdvertise = flags.udpAdvertise ?? self.udpAdvertise
+        merged.logLevel = flags.logLevel ?? self.logLevel
+        merged.threads = flags.threads ?? self.threads
+        merged.usersFile = flags.usersFile ?? self.usersFile
+        merged.allowOpenProxy = flags.allowOpenProxy ?? self.allowOpenProxy
+        merged.allowPrivateDestinations = flags.allowPrivateDestinations ?? self.allowPrivateDestinations
+        merged.maxSessions = flags.maxSessions ?? self.maxSessions
+        merged.ident = flags.ident ?? self.ident
+        merged.identPort = flags.identPort ?? self.identPort
+        return merged
+    }
+
+    /// The server configuration these options describe, defaults filling what they leave out. Reads the
+    /// users file. Throws `ConfigurationFileError` (users file) or `ConfigurationValueError`.
+    public func makeConfiguration() throws -> CalzinoServerConfiguration {
+        var configuration = CalzinoServerConfiguration()
+        if let listen = self.listen {
+            configuration.listeners = listen.flatMap(\.addresses)
+            for listener in listen {
+                for address in listener.addresses {
+                    configuration.listenerNames[address] = listener.name
+                }
+            }
+        } else {
+            // [::1] is optional by default: a host without IPv6 still gets its IPv4 loopback proxy.
+            configuration.listeners = CalzinoServerConfiguration.defaultListeners.filter { $0.protocol == .inet }
+            configuration.optionalListeners = CalzinoServerConfiguration.defaultListeners.filter { $0.protocol == .inet6 }
+        }
+        if let value = self.handshakeTimeout { configuration.handshakeTimeout = value }
+        if let value = self.connectTimeout { configuration.connectTimeout = value }
+        if let value = self.bindTimeout { configuration.bindTimeout = value }
+        if let value = self.idleTimeout { configuration.idleTimeout = value == .zero ? nil : value }
+        if let value = self.udpIdleTimeout { configuration.udpIdleTimeout = value == .zero ? nil : value }
+        if let value = self.drainTimeout { configuration.drainTimeout = value }
+        if let value = self.identTimeout { configuration.identTimeout = value }
+        configuration.udpAdvertise = self.udpAdvertise
+        configuration.maxSessions = self.maxSessions
+        configuration.allowOpenProxy = self.allowOpenProxy ?? false
+        configuration.allowPrivateDestinations = self.allowPrivateDestinations ?? false
+        configuration.ident = self.ident ?? .off
+        if let port = self.identPort { configuration.identPort = port }
+        configuration.limits = self.limits
+        configuration.rules = AccessRules(rules: self.rules, defaultAction: self.defaultAction ?? .allow)
+        configuration.users = try self.makeUsers()
+        do {
+            try configuration.validate()
+        } catch let error as ConfigurationValueError {
+            // Name the file line of the listener when it came from the file.
+            let culprit = self.listen?.first { listener in
+                listener.addresses.contains { SessionRecord.format($0) == error.value }
+            }
+            if let culprit, let file = culprit.file {
+                throw ConfigurationFileError(file: file, line: culprit.line, problem: "listen: \(error.description)")
+            }
+            throw error
+        }
+        return configuration
+    }
+
+    private func makeUsers() throws -> UserStore? {
+        var users = self.inlineUsers
+        if let path = self.usersFile {
+            let fromFile = try UserStore.loadEntries(path: path)
+            for (name, hash) in fromFile.entries {
+                guard users[name] == nil else {
+                    throw ConfigurationFileError(file: path, line: fromFile.lines[name] ?? 0, problem: "user '\(name)' is also in \(self.file ?? "the configuration file")")
+                }
+                users[name] = hash
+            }
+        }
+        return users.isEmpty ? nil : UserStore(users: users)
+    }
+}
