@@ -66,9 +66,28 @@ extension ServeOptions {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigurationFileError(file: file, line: mark.line, problem: "not valid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let key = duplicates.first ?? "?"
+            let line = Self.repeatLine(of: key, after: context.mark, in: context.text) ?? context.mark.line
+            return ConfigurationFileError(file: file, line: line, problem: "'\(key)' appears twice in one mapping (first on line \(context.mark.line))")
         default:
             return ConfigurationFileError(file: file, line: 0, problem: "not valid YAML: \(error)")
         }
+    }
+
+    /// The line where `key` is written again at the same column as its first occurrence at `first`.
+    private static func repeatLine(of key: String, after first: Mark, in text: String) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line < lines.count else { return nil }
+        for index in first.line..<lines.count {
+            let line = lines[index]
+            let indent = line.prefix { $0 == " " }.count
+            let rest = line.dropFirst(indent)
+            if indent + 1 == first.column, rest.hasPrefix("\(key):") || rest.hasPrefix("\"\(key)\":") {
+                return index + 1
+            }
+        }
+        return nil
     }
 
     /// A path in the file is relative to the file's directory.

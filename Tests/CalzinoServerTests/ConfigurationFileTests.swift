@@ -1,0 +1,159 @@
+import CalzinoPolicy
+import CalzinoServer
+import NIOCore
+import SOCKSCore
+import Testing
+
+@Suite struct ConfigurationFileTests {
+    static let hash = "scrypt$16384$8$1$00112233445566778899aabbccddeeff$" + String(repeating: "ab", count: 32)
+
+    static let full = """
+        # A LAN proxy with users and rules.
+        listen:
+          - 127.0.0.1:1080
+          - {address: "[::1]:1081", name: lan}
+        log-level: debug
+        threads: 2
+        users:
+          alice: "\(hash)"
+          bob: "\(hash)"
+        groups:
+          staff: [alice, bob]
+        allow-open-proxy: false
+        allow-private-destinations: true
+        timeouts: {handshake: 5s, connect: 3s, bind: 30s, idle: 10m, udp-idle: 0, drain: 1m, ident: 2s}
+        udp-advertise: 192.0.2.1
+        ident: optional
+        ident-port: 1113
+        limits:
+          max-sessions: 500
+          sessions-per-client: 20
+          sessions-per-user: 10
+          handshakes-per-client-per-second: 50
+          bandwidth-per-session: {up: 1MiB, down: 10MB}
+          bandwidth-per-user: {down: 512KiB}
+        default-action: deny
+        rules:
+          - name: no-smtp
+            action: deny
+            to-ports: [25, 465, 587]
+          - name: staff-web
+            action: allow
+            listeners: [lan]
+            clients: [127.0.0.0/8, "::1"]
+            groups: [staff]
+            users: [carol]
+            versions: [socks5]
+            commands: [connect, udp]
+            to-names: ["*.example.com", intranet]
+            to-addresses: [10.0.0.0/8, private]
+            to-ports: [80, 443, 8000-8999]
+            timeouts: {connect: 2s, idle: 5m}
+            bandwidth: {up: 64KiB}
+            bandwidth-per-user: {down: 2MiB}
+        """
+
+    @Test func everyKeyOfAFullFile() throws {
+        let options = try ServeOptions.parse(Self.full, file: "full.yaml")
+        let configuration = try options.makeConfiguration()
+        #expect(configuration.listeners.count == 2)
+        #expect(configuration.listenerName(try SocketAddress(ipAddress: "::1", port: 1081)) == "lan")
+        #expect(configuration.listenerName(try SocketAddress(ipAddress: "127.0.0.1", port: 1080)) == "127.0.0.1:1080")
+        #expect(options.logLevel == "debug" && options.threads == 2)
+        #expect(configuration.users?.names == ["alice", "bob"])
+        #expect(configuration.allowPrivateDestinations && !configuration.allowOpenProxy)
+        #expect(configuration.handshakeTimeout == .seconds(5) && configuration.connectTimeout == .seconds(3))
+        #expect(configuration.bindTimeout == .seconds(30) && configuration.idleTimeout == .minutes(10))
+        #expect(configuration.udpIdleTimeout == nil && configuration.drainTimeout == .minutes(1))
+        #expect(configuration.identTimeout == .seconds(2) && configuration.ident == .optional && configuration.identPort == 1113)
+        #expect(configuration.udpAdvertise?.ipAddress == "192.0.2.1")
+        #expect(configuration.maxSessions == 500)
+        #expect(configuration.limits == SessionLimits(
+            sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
+            sessionBandwidth: Bandwidth(up: 1 << 20, down: 10_000_000), userBandwidth: Bandwidth(down: 512 << 10)
+        ))
+        #expect(configuration.rules.defaultAction == .deny)
+        let rules = configuration.rules.rules
+        #expect(rules.map(\.name) == ["no-smtp", "staff-web"])
+        let staff = rules[1]
+        #expect(staff.action == .allow && staff.listeners == ["lan"])
+        #expect(staff.users == ["alice", "bob", "carol"], "groups expand into users")
+        #expect(staff.versions == [.socks5] && staff.commands == [.connect, .udp])
+        #expect(staff.destinationNames?.map(\.description) == ["*.example.com", "intranet"])
+        #expect(staff.destinationAddresses?.map(\.description) == ["10.0.0.0/8", "private"])
+        #expect(staff.destinationPorts?.map(\.description) == ["80", "443", "8000-8999"])
+        #expect(staff.overrides == RuleOverrides(connectTimeout: .seconds(2), idleTimeout: .minutes(5), sessionBandwidth: Bandwidth(up: 64 << 10), userBandwidth: Bandwidth(down: 2 << 20)))
+        // The report of check-config reads back as a configuration with the same rules.
+        let report = EffectiveConfiguration.describe(options, configuration)
+        #expect(report.contains("name: \"staff-web\"") && report.contains("users: alice, bob"))
+        #expect(!report.contains("scrypt"), "never a hash")
+    }
+
+    @Test func anEmptyFileIsTheDefault() throws {
+        let configuration = try ServeOptions.parse("# nothing\n", file: "empty.yaml").makeConfiguration()
+        #expect(configuration.listeners.map(\.port) == [1080])
+        #expect(configuration.rules.isEmpty && configuration.users == nil)
+    }
+
+    @Test func flagsOverrideTheFile() throws {
+        let file = try ServeOptions.parse("timeouts: {connect: 3s, idle: 1m}\nlisten: [127.0.0.1:2000]\n", file: "f.yaml")
+        var flags = ServeOptions()
+        flags.connectTimeout = .seconds(7)
+        let merged = try file.merging(flags).makeConfiguration()
+        #expect(merged.connectTimeout == .seconds(7))
+        #expect(merged.idleTimeout == .minutes(1))
+        #expect(merged.listeners.map(\.port) == [2000])
+    }
+
+    /// Every kind of mistake names the file, the line and what is wrong.
+    @Test(arguments: [
+        ("listen: [127.0.0.1:1080\n", 2, "not valid YAML"),
+        ("- a\n- b\n", 1, "expected a mapping"),
+        ("colour: blue\n", 1, "unknown key 'colour'"),
+        ("threads: 2\nthreads: 3\n", 2, "'threads' appears twice"),
+        ("rules:\n  - action: allow\n    to-ports: [1]\n    to-ports: [2]\n", 4, "'to-ports' appears twice"),
+        ("threads: 0\n", 1, "threads: '0' is not a whole number from 1 to 256"),
+        ("threads: 99999999999999999999999\n", 1, "is not a whole number"),
+        ("log-level: loud\n", 1, "is not one of trace"),
+        ("listen:\n  - nowhere\n", 2, "expected HOST:PORT"),
+        ("listen:\n  - {name: x}\n", 2, "a listener needs an address"),
+        ("listen:\n  - {address: \"127.0.0.1:1\", name: \"a b\"}\n", 2, "is not a name"),
+        ("timeouts:\n  connect: forever\n", 2, "timeouts.connect: 'forever'"),
+        ("timeouts:\n  linger: 5s\n", 2, "unknown key 'timeouts.linger'"),
+        ("allow-open-proxy: yes please\n", 1, "is not true or false"),
+        ("udp-advertise: somewhere\n", 1, "is not an IP address"),
+        ("ident: sometimes\n", 1, "is not one of off, optional, required"),
+        ("limits:\n  bandwidth-per-session: {up: fast}\n", 2, "expected a rate"),
+        ("limits:\n  bandwidth-per-session: {up: 10}\n", 2, "from 1KiB"),
+        ("limits:\n  sessions-per-client: -1\n", 2, "is not a whole number"),
+        ("users:\n  alice: nothash\n", 2, "users.alice"),
+        ("default-action: maybe\n", 1, "is not one of allow, deny"),
+        ("rules:\n  - to-ports: [80]\n", 2, "a rule needs an action"),
+        ("rules:\n  - action: allow\n    to-ports: [80-70]\n", 3, "'80-70' is not a port or a range"),
+        ("rules:\n  - action: allow\n    to-ports: [70000]\n", 3, "is not a port"),
+        ("rules:\n  - action: allow\n    clients: [10.0.0.0/40]\n", 3, "is not a CIDR block"),
+        ("rules:\n  - action: allow\n    to-addresses: [privat]\n", 3, "is not a CIDR block or address set"),
+        ("rules:\n  - action: allow\n    to-names: [\"*\"]\n", 3, "is not a name or *.domain"),
+        ("rules:\n  - action: allow\n    versions: [socks6]\n", 3, "is not socks4, socks4a or socks5"),
+        ("rules:\n  - action: allow\n    commands: [listen]\n", 3, "is not connect, bind or udp"),
+        ("rules:\n  - action: allow\n    groups: [staff]\n", 3, "no group 'staff'"),
+        ("rules:\n  - action: allow\n    colour: red\n", 3, "unknown key 'rules[1].colour'"),
+        ("rules:\n  - {name: a, action: allow}\n  - {name: a, action: deny}\n", 3, "rule name 'a' is used twice"),
+        ("listen: [127.0.0.1:1]\nrules:\n  - action: allow\n    listeners: [wan]\n", 4, "no listener is named or listens on 'wan'"),
+        ("rules:\n  - action: allow\n    timeouts: {handshake: 1s}\n", 3, "unknown key 'rules[1].timeouts.handshake'"),
+        ("listen: [\"0.0.0.0:1080\"]\n", 1, "would be an open proxy"),
+        ("users-file: /nonexistent/users.txt\n", 0, "/nonexistent/users.txt:0: cannot be read"),
+    ])
+    func mistakesNameTheLine(text: String, line: Int, problem: String) throws {
+        do {
+            _ = try ServeOptions.parse(text, file: "bad.yaml").makeConfiguration()
+            Issue.record("accepted: \(text)")
+        } catch let error as ConfigurationFileError {
+            if !problem.hasPrefix("/") {
+                #expect(error.file == "bad.yaml")
+                #expect(error.line == line, "\(error)")
+            }
+            #expect(error.description.contains(problem), "\(error)")
+        }
+    }
+}
