@@ -21,6 +21,7 @@ public final class CalzinoServer: Service, Sendable {
     private let accessLogger: Logger
     private let registry = SessionRegistry()
     private let admission = SessionAdmission()
+    private let limiters = SharedLimiters()
 
     /// Descriptors kept for listeners, the event loops' own, standard streams and the resolver.
     static let reservedDescriptors = 64
@@ -65,8 +66,8 @@ public final class CalzinoServer: Service, Sendable {
         let descriptors = FileDescriptorLimit.raiseSoftToHard()
         let capacity = self.applyCapacity(configuration, descriptors: descriptors)
         self.logger.info(
-            "session capacity",
-            metadata: ["descriptor-limit": "\(descriptors)", "max-sessions": "\(capacity)"]
+            "connection capacity",
+            metadata: ["descriptor-limit": "\(descriptors)", "max-connections": "\(capacity)"]
         )
         var bound: [SocketAddress] = []
         let all = configuration.listeners.map { ($0, false) } + configuration.optionalListeners.map { ($0, true) }
@@ -112,10 +113,10 @@ public final class CalzinoServer: Service, Sendable {
         _ = self.applyCapacity(kept, descriptors: FileDescriptorLimit.current())
     }
 
-    /// Sets the admission capacity from the descriptor limit and `maxSessions`; returns it.
+    /// Sets the connection capacity from the descriptor limit and `maxConnections`; returns it.
     private func applyCapacity(_ configuration: CalzinoServerConfiguration, descriptors: Int) -> Int {
         let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
-        let capacity = min(configuration.maxSessions ?? fromDescriptors, fromDescriptors)
+        let capacity = min(configuration.maxConnections ?? fromDescriptors, fromDescriptors)
         self.admission.setCapacity(capacity)
         return capacity
     }
@@ -135,6 +136,14 @@ public final class CalzinoServer: Service, Sendable {
             listenerName: configuration.listenerName(address),
             rules: configuration.rules,
             protectedClasses: configuration.protectedClasses(forListener: address),
+            limits: configuration.limits,
+            maxSessions: configuration.maxSessions,
+            shared: self.limiters,
+            sessionBandwidth: configuration.limits.sessionBandwidth,
+            userBandwidth: configuration.limits.userBandwidth,
+            ident: configuration.ident,
+            identTimeout: configuration.identTimeout,
+            identPort: configuration.identPort,
             logger: self.logger,
             accessLogger: self.accessLogger
         )
@@ -179,6 +188,14 @@ public final class CalzinoServer: Service, Sendable {
                         return
                     }
                     guard let settings = listenerSettings.withLockedValue({ $0[listener] }) else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    if let perSecond = settings.limits.handshakesPerClientPerSecond, let client = channel.remoteAddress?.ipAddress,
+                        !settings.shared.handshakes.allow(client: client, perSecond: perSecond)
+                    {
+                        // No request has been read, so there is nothing to reply to: close at once.
+                        settings.shared.handshakeWarning.record(logger, metadata: ["client": "\(client)", "limit": "\(perSecond)/s"])
                         channel.close(promise: nil)
                         return
                     }

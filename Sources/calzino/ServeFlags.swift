@@ -54,8 +54,11 @@ struct ServeFlags: ParsableArguments {
     @Flag(help: "On listeners that face a network, let sessions reach loopback, private (RFC 1918, fc00::/7), link-local, metadata (169.254.169.254), multicast and unspecified destinations, which are denied there unless a rule names them (file: allow-private-destinations).")
     var allowPrivateDestinations = false
 
-    @Option(help: ArgumentHelp("Concurrent sessions; more connections are closed at once. Default and upper bound: what the descriptor limit allows (file: limits.max-sessions).", valueName: "n"))
+    @Option(help: ArgumentHelp("Concurrent sessions; a request beyond it is refused with 0x01 (SOCKS4: 0x5B). Default: no limit but --max-connections (file: limits.max-sessions).", valueName: "n"))
     var maxSessions: Int?
+
+    @Option(help: ArgumentHelp("Client connections open at once, handshakes included; more are closed at once. Default and upper bound: what the descriptor limit allows, raised to its hard limit at start (file: limits.max-connections).", valueName: "n"))
+    var maxConnections: Int?
 
     @Option(help: ArgumentHelp("RFC 1413 check of SOCKS4 requests: off (default), optional or required (file: ident).", valueName: "mode"))
     var ident: String?
@@ -69,6 +72,9 @@ struct ServeFlags: ParsableArguments {
         }
         if let maxSessions, maxSessions < 1 {
             throw ValidationError("--max-sessions: must be at least 1")
+        }
+        if let maxConnections, maxConnections < 1 {
+            throw ValidationError("--max-connections: must be at least 1")
         }
         if let ident, IdentMode(rawValue: ident) == nil {
             throw ValidationError("--ident: '\(ident)' is not one of off, optional, required")
@@ -105,6 +111,7 @@ struct ServeFlags: ParsableArguments {
         options.threads = self.threads
         options.usersFile = self.users
         options.maxSessions = self.maxSessions
+        options.maxConnections = self.maxConnections
         options.ident = self.ident.flatMap(IdentMode.init(rawValue:))
         // A flag can only turn these on; leaving it out keeps the file's value.
         options.allowOpenProxy = self.allowOpenProxy ? true : nil

@@ -234,10 +234,10 @@ struct FailureIntegrationTests {
 }
 
 extension FailureIntegrationTests {
-    /// Beyond the session capacity a connection is closed at once; a slot that frees up is used again.
+    /// Beyond the connection capacity a connection is closed at once; a slot that frees up is used again.
     @Test(.timeLimit(.minutes(1))) func sessionCapacityRefusesCleanly() async throws {
         let target = try await TestTarget.start(.echo)
-        let proxy = try await TestServer.start { $0.maxSessions = 3 }
+        let proxy = try await TestServer.start { $0.maxConnections = 3 }
         let port = proxy.port, targetPort = target.port
         let tunnels = try await onThread {
             try (0..<3).map { _ in try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }

@@ -31,6 +31,8 @@ import Testing
             listenerName: "test",
             rules: AccessRules(),
             protectedClasses: [],
+            limits: SessionLimits(),
+            shared: SharedLimiters(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )

@@ -50,9 +50,13 @@ public struct CalzinoServerConfiguration: Sendable {
     public var identPort: Int
     /// Names for listeners, which rules match; a listener without one is named by its address (`HOST:PORT`).
     public var listenerNames: [SocketAddress: String]
-    /// Concurrent client connections; beyond it a new connection is closed at once. `nil`: as many as the
-    /// descriptor limit allows (two descriptors per session, less a reserve).
+    /// Concurrent sessions (admitted requests); beyond it a request is refused with 0x01 (SOCKS4: 0x5B).
+    /// `nil`: no limit but `maxConnections`.
     public var maxSessions: Int?
+    /// Client connections open at once, handshakes included; beyond it a new connection is closed at once,
+    /// before a byte is read. `nil`: as many as the descriptor limit allows (two descriptors per session,
+    /// less a reserve). The last line of defence of the process; `maxSessions` is the polite limit.
+    public var maxConnections: Int?
 
     public static let defaultPort = 1080
 
@@ -75,6 +79,7 @@ public struct CalzinoServerConfiguration: Sendable {
         drainTimeout: TimeAmount = .seconds(30),
         dialer: any SOCKSDialer = DirectDialer(),
         maxSessions: Int? = nil,
+        maxConnections: Int? = nil,
         allowOpenProxy: Bool = false,
         allowPrivateDestinations: Bool = false,
         protectedClasses: Set<AddressClass>? = nil,
@@ -96,6 +101,7 @@ public struct CalzinoServerConfiguration: Sendable {
         self.drainTimeout = drainTimeout
         self.dialer = dialer
         self.maxSessions = maxSessions
+        self.maxConnections = maxConnections
         self.allowOpenProxy = allowOpenProxy
         self.allowPrivateDestinations = allowPrivateDestinations
         self.protectedClasses = protectedClasses

@@ -37,7 +37,8 @@ public enum EffectiveConfiguration {
         }
         lines.append("ident: \(configuration.ident.rawValue)")
         lines.append("limits:")
-        lines.append("  max-sessions: \(configuration.maxSessions.map(String.init) ?? "unlimited  # up to the descriptor limit")")
+        lines.append("  max-connections: \(configuration.maxConnections.map(String.init) ?? "unlimited  # up to the descriptor limit")")
+        lines.append("  max-sessions: \(configuration.maxSessions.map(String.init) ?? "unlimited")")
         let limits = configuration.limits
         lines.append("  sessions-per-client: \(limits.sessionsPerClient.map(String.init) ?? "unlimited")")
         lines.append("  sessions-per-user: \(limits.sessionsPerUser.map(String.init) ?? "unlimited")")

@@ -165,9 +165,10 @@ extension ServeOptions {
     }
 
     private mutating func parseLimits(_ node: ConfigNode) throws {
-        let keys = ["max-sessions", "sessions-per-client", "sessions-per-user", "handshakes-per-client-per-second", "bandwidth-per-session", "bandwidth-per-user"]
+        let keys = ["max-connections", "max-sessions", "sessions-per-client", "sessions-per-user", "handshakes-per-client-per-second", "bandwidth-per-session", "bandwidth-per-user"]
         for (key, value) in try node.mapping(allowed: keys) {
             switch key {
+            case "max-connections": self.maxConnections = try value.int(in: 1...1_000_000)
             case "max-sessions": self.maxSessions = try value.int(in: 1...1_000_000)
             case "sessions-per-client": self.limits.sessionsPerClient = try value.int(in: 1...1_000_000)
             case "sessions-per-user": self.limits.sessionsPerUser = try value.int(in: 1...1_000_000)

@@ -35,6 +35,7 @@ public struct ServeOptions: Sendable {
     public var allowOpenProxy: Bool?
     public var allowPrivateDestinations: Bool?
     public var maxSessions: Int?
+    public var maxConnections: Int?
     public var ident: IdentMode?
     public var identPort: Int?
     public var limits = SessionLimits()
@@ -65,6 +66,7 @@ public struct ServeOptions: Sendable {
         merged.allowOpenProxy = flags.allowOpenProxy ?? self.allowOpenProxy
         merged.allowPrivateDestinations = flags.allowPrivateDestinations ?? self.allowPrivateDestinations
         merged.maxSessions = flags.maxSessions ?? self.maxSessions
+        merged.maxConnections = flags.maxConnections ?? self.maxConnections
         merged.ident = flags.ident ?? self.ident
         merged.identPort = flags.identPort ?? self.identPort
         return merged
@@ -95,6 +97,7 @@ public struct ServeOptions: Sendable {
         if let value = self.identTimeout { configuration.identTimeout = value }
         configuration.udpAdvertise = self.udpAdvertise
         configuration.maxSessions = self.maxSessions
+        configuration.maxConnections = self.maxConnections
         configuration.allowOpenProxy = self.allowOpenProxy ?? false
         configuration.allowPrivateDestinations = self.allowPrivateDestinations ?? false
         configuration.ident = self.ident ?? .off

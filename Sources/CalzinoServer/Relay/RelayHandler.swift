@@ -23,6 +23,13 @@ final class RelayHandler {
     /// Told when this channel closes; set once the session is wired.
     var session: RelaySession?
 
+    /// The bandwidth buckets this channel's reads draw on; `nil`: unlimited (and no cost per read).
+    var throttle: RelayThrottle?
+    /// A read waiting for the buckets to recover.
+    private var throttleWake: Scheduled<Void>?
+    /// Bytes reserved in the buckets for the read under way and not read yet.
+    private var reserved = 0
+
     private init() {}
 
     /// A connected pair: the first goes on the client channel, the second on the target channel.
@@ -67,9 +74,10 @@ extension RelayHandler {
     }
 
     private func partnerBecameWritable() {
-        if self.pendingRead {
+        if self.pendingRead, let context = self.context {
             self.pendingRead = false
-            self.context?.read()
+            // Through our own `read`, so that a rate limit still applies.
+            self.read(context: context)
         }
     }
 
@@ -102,17 +110,27 @@ extension RelayHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.throttleWake?.cancel()
+        self.throttleWake = nil
         self.context = nil
         self.partner = nil
         self.session = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.bytesRead &+= self.unwrapInboundIn(data).readableBytes
+        let count = self.unwrapInboundIn(data).readableBytes
+        self.bytesRead &+= count
+        if self.throttle != nil {
+            self.reserved -= count
+        }
         self.partner?.partnerWrite(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if let throttle = self.throttle {
+            throttle.settle(self.reserved)
+            self.reserved = 0
+        }
         self.partner?.partnerFlush()
     }
 
@@ -144,11 +162,26 @@ extension RelayHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if let partner = self.partner, partner.isWritable {
-            context.read()
-        } else {
+        guard let partner = self.partner, partner.isWritable else {
             self.pendingRead = true
+            return
         }
+        if let throttle = self.throttle {
+            // One reservation per read: a read already reserved (and perhaps waiting) is not reserved again.
+            guard self.throttleWake == nil, self.reserved == 0 else { return }
+            // Every reader of a bucket reserves the same amount, so turns taken in order are fair shares.
+            let size = throttle.maximumRead
+            self.reserved = size
+            if let wait = throttle.reserve(size) {
+                // Over the rate: leave the bytes in the kernel (the sender slows down) until it is covered.
+                self.throttleWake = context.eventLoop.assumeIsolated().scheduleTask(in: wait) {
+                    self.throttleWake = nil
+                    self.context?.read()
+                }
+                return
+            }
+        }
+        context.read()
     }
 }
 

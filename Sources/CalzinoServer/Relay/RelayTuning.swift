@@ -26,6 +26,15 @@ public enum RelayTuning {
         try options.setOption(.recvAllocator, value: Self.receiveAllocator)
     }
 
+    /// A rate-limited direction reads one buffer of `bytes` per readiness event: what it reserved in its
+    /// buckets (starting small would make it wait for whole reservations while reading little).
+    static func limitReads(_ channel: any Channel, to bytes: Int) throws {
+        guard let options = channel.syncOptions else { return }
+        let maximum = max(min(bytes, Self.maximumReceiveSize), 64)
+        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: maximum, maximum: maximum))
+        try options.setOption(.maxMessagesPerRead, value: 1)
+    }
+
     /// The most a session buffers in one direction, whatever its peers do.
     public static let maximumBufferedBytesPerDirection = writeBufferWaterMark.high + maxMessagesPerRead * maximumReceiveSize
 }

@@ -294,10 +294,28 @@ extension SOCKSServerHandshakeHandler {
             self.deny(by: "socks4-needs-rule", context: context)
             return false
         }
-        if let overrides = decidingRule?.overrides {
-            self.settings.apply(overrides)
+        if let rule = decidingRule {
+            self.settings.apply(rule)
         }
+        guard self.countSession(context: context) else { return false }
         self.policy = self.settings.rules.destinationPolicy(for: access, protected: self.settings.protectedClasses)
+        return true
+    }
+
+    /// Counts the session against the total, per-client and per-user limits until its client connection
+    /// closes; over a limit, replies 0x01 (SOCKS4: 0x5B) and returns false.
+    private func countSession(context: ChannelHandlerContext) -> Bool {
+        let client = self.record.clientAddress?.ipAddress ?? "-"
+        let user = self.record.user
+        let sessions = self.settings.shared.sessions
+        if let limit = sessions.admit(client: client, user: user, maximum: self.settings.maxSessions, limits: self.settings.limits) {
+            self.record.failure = "limit \(limit) reached"
+            self.fail(.generalFailure, context: context)
+            return false
+        }
+        context.channel.closeFuture.whenComplete { _ in
+            sessions.release(client: client, user: user)
+        }
         return true
     }
 
@@ -348,7 +366,15 @@ extension SOCKSServerHandshakeHandler {
         context.flush()
 
         let (clientSide, targetSide) = RelayHandler.matchedPair()
+        clientSide.throttle = self.throttle(.up)
+        targetSide.throttle = self.throttle(.down)
         do {
+            if let throttle = clientSide.throttle {
+                try RelayTuning.limitReads(context.channel, to: throttle.maximumRead)
+            }
+            if let throttle = targetSide.throttle {
+                try RelayTuning.limitReads(target, to: throttle.maximumRead)
+            }
             try context.pipeline.syncOperations.addHandler(clientSide, position: .after(self))
             try target.pipeline.syncOperations.addHandler(targetSide)
             try target.syncOptions?.setOption(.autoRead, value: true)
@@ -369,6 +395,19 @@ extension SOCKSServerHandshakeHandler {
             settings: self.settings
         ).start()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// The buckets one direction of the session reads against: its own rate, and its user's shared one.
+    private func throttle(_ direction: UserBuckets.Direction) -> RelayThrottle? {
+        func rate(_ bandwidth: Bandwidth?) -> Int? {
+            direction == .up ? bandwidth?.up : bandwidth?.down
+        }
+        let own = rate(self.settings.sessionBandwidth).map { TokenBucket(rate: $0) }
+        var shared: TokenBucket?
+        if let user = self.record.user, let perUser = rate(self.settings.userBandwidth) {
+            shared = self.settings.shared.userBuckets.bucket(user: user, scope: self.settings.userBandwidthScope, direction: direction, rate: perUser)
+        }
+        return RelayThrottle([own, shared])
     }
 
     /// BIND: opens a listener on the address this host would use to reach the expected peer, sends the first

@@ -2,46 +2,25 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Decides whether a new client connection may open a session, and reports refusals without flooding the
-/// log: one warning at most every five seconds, with the count refused since the last one.
+/// Decides whether a new client connection fits in the connection capacity, and reports refusals without
+/// flooding the log.
 final class SessionAdmission: Sendable {
-    private struct State {
-        var capacity = Int.max
-        var refusedSinceWarning = 0
-        var lastWarning: NIODeadline?
-    }
-
-    private static let warningInterval = TimeAmount.seconds(5)
-    private let state = NIOLockedValueBox(State())
+    private let capacityBox = NIOLockedValueBox(Int.max)
+    private let warning = ThrottledWarning(message: "connection capacity reached, refusing connections")
 
     func setCapacity(_ capacity: Int) {
-        self.state.withLockedValue { $0.capacity = capacity }
+        self.capacityBox.withLockedValue { $0 = capacity }
     }
 
     var capacity: Int {
-        self.state.withLockedValue { $0.capacity }
+        self.capacityBox.withLockedValue { $0 }
     }
 
-    /// Whether one more session fits beside `open` ones; a refusal is counted and, now and then, logged.
+    /// Whether one more connection fits beside `open` ones; a refusal is counted and, now and then, logged.
     func admit(open: Int, logger: Logger) -> Bool {
         let capacity = self.capacity
         guard open >= capacity else { return true }
-        let report: Int? = self.state.withLockedValue { state in
-            state.refusedSinceWarning += 1
-            let now = NIODeadline.now()
-            if let last = state.lastWarning, now - last < Self.warningInterval {
-                return nil
-            }
-            state.lastWarning = now
-            defer { state.refusedSinceWarning = 0 }
-            return state.refusedSinceWarning
-        }
-        if let refused = report {
-            logger.warning(
-                "session capacity reached, refusing connections",
-                metadata: ["max-sessions": "\(capacity)", "refused": "\(refused)"]
-            )
-        }
+        self.warning.record(logger, metadata: ["max-connections": "\(capacity)"])
         return false
     }
 }

@@ -28,16 +28,36 @@ struct SessionSettings: Sendable {
     var rules: AccessRules
     /// Destination classes that only a rule naming them opens (empty on a loopback listener).
     var protectedClasses: Set<AddressClass>
+    var limits: SessionLimits
+    /// Admitted sessions at once; `nil`: no limit.
+    var maxSessions: Int?
+    var shared: SharedLimiters
+    /// Each session's own rate: the rule's, else the global one.
+    var sessionBandwidth: Bandwidth?
+    /// The rate a user's sessions share: the rule's, else the global one.
+    var userBandwidth: Bandwidth?
+    /// Which of the user's buckets the session shares: the global one, or its rule's.
+    var userBandwidthScope = "global"
+    /// RFC 1413 checks of SOCKS4 requests.
+    var ident: IdentMode = .off
+    var identTimeout: TimeAmount = .seconds(5)
+    var identPort = 113
     var logger: Logger
     var accessLogger: Logger
 }
 
 extension SessionSettings {
-    /// A rule's deadlines in place of the listener's; a zero idle timeout disables it.
-    mutating func apply(_ overrides: RuleOverrides) {
+    /// A rule's deadlines and rates in place of the listener's; a zero idle timeout disables it.
+    mutating func apply(_ rule: AccessRule) {
+        let overrides = rule.overrides
         if let timeout = overrides.connectTimeout { self.connectTimeout = timeout }
         if let timeout = overrides.bindTimeout { self.bindTimeout = timeout }
         if let timeout = overrides.idleTimeout { self.idleTimeout = timeout == .zero ? nil : timeout }
         if let timeout = overrides.udpIdleTimeout { self.udpIdleTimeout = timeout == .zero ? nil : timeout }
+        if let bandwidth = overrides.sessionBandwidth { self.sessionBandwidth = bandwidth }
+        if let bandwidth = overrides.userBandwidth {
+            self.userBandwidth = bandwidth
+            self.userBandwidthScope = "rule:\(rule.name)"
+        }
     }
 }

@@ -1,0 +1,49 @@
+import NIOConcurrencyHelpers
+
+/// Counts admitted sessions in all, per client address and per user, for the configured limits. A session
+/// is counted from its request's admission until its client connection closes.
+final class SessionCounter: Sendable {
+    private struct Counts {
+        var total = 0
+        var perClient: [String: Int] = [:]
+        var perUser: [String: Int] = [:]
+    }
+
+    private let counts = NIOLockedValueBox(Counts())
+
+    /// Counts one more session, or returns which limit it would pass (and counts nothing).
+    func admit(client: String, user: String?, maximum: Int?, limits: SessionLimits) -> String? {
+        self.counts.withLockedValue { counts in
+            if let maximum, counts.total >= maximum {
+                return "max-sessions \(maximum)"
+            }
+            if let limit = limits.sessionsPerClient, counts.perClient[client, default: 0] >= limit {
+                return "sessions-per-client \(limit)"
+            }
+            if let user, let limit = limits.sessionsPerUser, counts.perUser[user, default: 0] >= limit {
+                return "sessions-per-user \(limit)"
+            }
+            counts.total += 1
+            counts.perClient[client, default: 0] += 1
+            if let user {
+                counts.perUser[user, default: 0] += 1
+            }
+            return nil
+        }
+    }
+
+    func release(client: String, user: String?) {
+        self.counts.withLockedValue { counts in
+            counts.total -= 1
+            Self.decrement(&counts.perClient, client)
+            if let user {
+                Self.decrement(&counts.perUser, user)
+            }
+        }
+    }
+
+    private static func decrement(_ table: inout [String: Int], _ key: String) {
+        let left = (table[key] ?? 1) - 1
+        table[key] = left > 0 ? left : nil  // no entry outlives its sessions
+    }
+}

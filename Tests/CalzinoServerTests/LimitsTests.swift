@@ -1,0 +1,156 @@
+import CalzinoPolicy
+@testable import CalzinoServer
+import NIOCore
+import Glibc
+import Testing
+
+/// Session limits (total, per client, per user), the handshake rate per client, and bandwidth buckets
+/// per session and per user, through the real server on loopback.
+@Suite(.timeLimit(.minutes(1)))
+struct LimitsTests {
+    /// A SOCKS5 CONNECT with RFC 1929 credentials; returns the socket and the reply code.
+    static func authenticatedConnect(proxyPort: Int, targetPort: Int, user: String, password: String) throws -> (RawSocket, UInt8) {
+        let socket = try RawSocket(port: proxyPort)
+        try socket.send([5, 1, 2])
+        _ = try socket.receive(exactly: 2)
+        try socket.send([1, UInt8(user.utf8.count)] + Array(user.utf8) + [UInt8(password.utf8.count)] + Array(password.utf8))
+        let status = try socket.receive(exactly: 2)
+        guard status[1] == 0 else { return (socket, 0xFF) }
+        // Wire.socks5Connect carries its own greeting: skip it, the method is chosen already.
+        try socket.send(Array(Wire.socks5Connect(port: targetPort).dropFirst(3)))
+        return (socket, try socket.receive(exactly: 10)[1])
+    }
+
+    static func connectReply(proxyPort: Int, targetPort: Int) throws -> (RawSocket, UInt8) {
+        let socket = try RawSocket(port: proxyPort)
+        try socket.send(Wire.socks5Connect(port: targetPort))
+        return (socket, try Wire.readSOCKS5Reply(socket).reply[1])
+    }
+
+    @Test func sessionsPerClientAndInTotal() async throws {
+        let target = try await TestTarget.start(.echo)
+        let perClient = try await TestServer.start { $0.limits.sessionsPerClient = 2 }
+        let total = try await TestServer.start { $0.maxSessions = 1 }
+        let perClientPort = perClient.port, totalPort = total.port, targetPort = target.port
+        let (third, afterClose, socks4) = try await onThread { () -> (UInt8, UInt8, UInt8) in
+            let first = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
+            let second = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
+            let third = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).1
+            first.close()
+            var afterClose: UInt8 = 0xFF
+            for _ in 0..<100 where afterClose != 0 {
+                afterClose = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).1
+                if afterClose != 0 { usleep(20_000) }
+            }
+            _ = second
+            let only = try Self.connectReply(proxyPort: totalPort, targetPort: targetPort).0
+            let over = try RawSocket(port: totalPort)
+            try over.send(Wire.socks4Connect(port: targetPort))
+            let socks4 = try over.receive(exactly: 8)[1]
+            only.close()
+            return (third, afterClose, socks4)
+        }
+        #expect(third == 0x01, "the third session from one client is refused")
+        #expect(afterClose == 0x00, "a closed session frees its place")
+        #expect(socks4 == 0x5B, "SOCKS4 over the total limit")
+        await perClient.stop()
+        await total.stop()
+        #expect(await perClient.accessLines(atLeast: 1).contains { $0.contains("reply=0x01") && $0.contains("limit sessions-per-client 2 reached") })
+        #expect(await total.accessLines(atLeast: 1).contains { $0.contains("limit max-sessions 1 reached") })
+        await target.stop()
+    }
+
+    @Test func sessionsPerUser() async throws {
+        let target = try await TestTarget.start(.echo)
+        let hash = try AuthenticationTests.quickHash("pw")
+        let users = UserStore(users: ["alice": hash, "bob": hash])
+        let proxy = try await TestServer.start {
+            $0.users = users
+            $0.limits.sessionsPerUser = 1
+        }
+        let port = proxy.port, targetPort = target.port
+        let (alice, aliceAgain, bob) = try await onThread { () -> (UInt8, UInt8, UInt8) in
+            let first = try Self.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
+            let second = try Self.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
+            let third = try Self.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "bob", password: "pw")
+            defer { first.0.close(); third.0.close() }
+            return (first.1, second.1, third.1)
+        }
+        #expect(alice == 0x00 && aliceAgain == 0x01 && bob == 0x00)
+        await proxy.stop()
+        #expect(await proxy.accessLines(atLeast: 1).contains { $0.contains("user=alice") && $0.contains("limit sessions-per-user 1 reached") })
+        await target.stop()
+    }
+
+    @Test func handshakesPerClientPerSecond() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start { $0.limits.handshakesPerClientPerSecond = 5 }
+        let port = proxy.port, targetPort = target.port
+        let (served, closed) = try await onThread { () -> (Int, Int) in
+            var served = 0, closed = 0
+            for _ in 0..<15 {
+                let socket = try RawSocket(port: port, timeoutSeconds: 5)
+                try? socket.send(Wire.socks5Connect(port: targetPort))
+                if let reply = try? Wire.readSOCKS5Reply(socket), reply.reply[1] == 0 { served += 1 } else { closed += 1 }
+                socket.close()
+            }
+            return (served, closed)
+        }
+        #expect(served >= 5 && served <= 8, "about one second's worth is served: \(served)")
+        #expect(closed >= 7, "the rest are closed at once: \(closed)")
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        let later = try await onThread { try Self.connectReply(proxyPort: port, targetPort: targetPort).1 }
+        #expect(later == 0x00, "the bucket refills")
+        await proxy.stop()
+        await target.stop()
+    }
+
+    /// Downloads `count` bytes through a tunnel and returns the seconds it took.
+    static func timedDownload(proxyPort: Int, targetPort: Int, count: Int, user: String? = nil) throws -> Double {
+        let socket: RawSocket
+        if let user {
+            socket = try Self.authenticatedConnect(proxyPort: proxyPort, targetPort: targetPort, user: user, password: "pw").0
+        } else {
+            socket = try Self.connectReply(proxyPort: proxyPort, targetPort: targetPort).0
+        }
+        defer { socket.close() }
+        let start = NIODeadline.now()
+        let received = try socket.drainCounting { _, _ in true }
+        guard received == count else { throw RawSocket.Failure(description: "received \(received) of \(count)") }
+        return Double((NIODeadline.now() - start).nanoseconds) / 1e9
+    }
+
+    @Test func sessionBandwidthHoldsTheRate() async throws {
+        let count = 3 << 20
+        let target = try await TestTarget.start(.source(count: count))
+        // Set by a rule, as a configuration file does.
+        let rules = try RulesIntegrationTests.rules("rules:\n  - {name: slow, action: allow, bandwidth: {down: 1MiB}}\n")
+        let proxy = try await TestServer.start { $0.rules = rules }
+        let port = proxy.port, targetPort = target.port
+        let seconds = try await onThread { try Self.timedDownload(proxyPort: port, targetPort: targetPort, count: count) }
+        let rate = Double(count) / seconds / Double(1 << 20)
+        #expect(rate > 0.9 && rate < 1.1, "1 MiB/s set, \(rate) MiB/s measured over \(seconds) s")
+        await proxy.stop()
+        await target.stop()
+    }
+
+    /// Two sessions of one user share the user's rate, about evenly.
+    @Test func userBandwidthIsSharedFairly() async throws {
+        let count = 3 << 19  // 1.5 MiB each
+        let target = try await TestTarget.start(.source(count: count))
+        let hash = try AuthenticationTests.quickHash("pw")
+        let proxy = try await TestServer.start {
+            $0.users = UserStore(users: ["alice": hash])
+            $0.limits.userBandwidth = Bandwidth(down: 1 << 20)
+        }
+        let port = proxy.port, targetPort = target.port
+        async let first = onThread { try Self.timedDownload(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }
+        async let second = onThread { try Self.timedDownload(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }
+        let (a, b) = try await (first, second)
+        let rate = Double(2 * count) / max(a, b) / Double(1 << 20)
+        #expect(rate > 0.9 && rate < 1.1, "1 MiB/s shared, \(rate) MiB/s together (\(a) s, \(b) s)")
+        #expect(min(a, b) / max(a, b) > 0.8, "each gets about half: \(a) s and \(b) s")
+        await proxy.stop()
+        await target.stop()
+    }
+}
