@@ -232,6 +232,49 @@ extension SOCKSServerHandshakeHandler {
     }
 
     private func execute(_ request: SOCKSClientRequest, context: ChannelHandlerContext) {
+        guard case .unknown = request.command else {
+            if request.version != .socks5, self.settings.ident != .off {
+                self.checkIdent(request, context: context)
+            } else {
+                self.carryOut(request, context: context)
+            }
+            return
+        }
+        self.fail(.commandNotSupported, context: context)
+    }
+
+    /// RFC 1413: asks the client's identd who owns the connection. A USERID that differs from the
+    /// request's, or an ERROR answer, gets 0x5D; no usable answer gets 0x5C when ident is required and is
+    /// let through when it is optional. A confirmed USERID is the session's user for rules and limits.
+    private func checkIdent(_ request: SOCKSClientRequest, context: ChannelHandlerContext) {
+        guard let client = context.channel.remoteAddress, let server = context.channel.localAddress else {
+            self.fail(.identdUnreachable, context: context)
+            return
+        }
+        IdentQuery.ask(client: client, server: server, identPort: self.settings.identPort, timeout: self.settings.identTimeout, on: context.eventLoop)
+            .assumeIsolated()
+            .whenSuccess { response in
+                guard context.channel.isActive, self.phase == .executing else { return }
+                switch response {
+                case .user(let user) where user == request.userID:
+                    self.record.user = user
+                    self.carryOut(request, context: context)
+                case .user(let user):
+                    self.record.failure = "ident: identd says '\(user)', the request says '\(request.userID ?? "")'"
+                    self.fail(.identdMismatch, context: context)
+                case .error(let reason):
+                    self.record.failure = "ident: identd answered ERROR \(reason)"
+                    self.fail(.identdMismatch, context: context)
+                case .none where self.settings.ident == .required:
+                    self.record.failure = "ident: no answer from identd"
+                    self.fail(.identdUnreachable, context: context)
+                case .none:
+                    self.carryOut(request, context: context)
+                }
+            }
+    }
+
+    private func carryOut(_ request: SOCKSClientRequest, context: ChannelHandlerContext) {
         guard let access = self.accessRequest(for: request) else {
             self.fail(.commandNotSupported, context: context)
             return
