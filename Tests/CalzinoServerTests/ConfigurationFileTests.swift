@@ -2,6 +2,7 @@ import CalzinoPolicy
 import CalzinoServer
 import NIOCore
 import SOCKSCore
+import Foundation
 import Testing
 
 @Suite struct ConfigurationFileTests {
@@ -87,6 +88,18 @@ import Testing
         let report = EffectiveConfiguration.describe(options, configuration)
         #expect(report.contains("name: \"staff-web\"") && report.contains("users: alice, bob"))
         #expect(!report.contains("scrypt"), "never a hash")
+    }
+
+    /// The example files in the repository are valid, and say what they are for.
+    @Test(arguments: ["laptop", "lan", "bastion"])
+    func examplesAreValid(name: String) throws {
+        let options = try ServeOptions.load(path: TestPaths.packageRoot.appendingPathComponent("examples/\(name).yaml").path)
+        let configuration = try options.makeConfiguration()
+        #expect(!configuration.listeners.isEmpty)
+        if name != "laptop" {
+            #expect(configuration.users?.names == ["alice", "bob"], "the example users file is found beside the file")
+            #expect(!configuration.rules.rules.isEmpty)
+        }
     }
 
     @Test func anEmptyFileIsTheDefault() throws {
