@@ -123,7 +123,8 @@ public final class CalzinoServer: Service, Sendable {
 
     /// What a listener's new sessions get under `configuration`.
     private func settings(forListener address: SocketAddress, _ configuration: CalzinoServerConfiguration) -> SessionSettings {
-        SessionSettings(
+        let protected = configuration.protectedClasses(forListener: address)
+        return SessionSettings(
             handshakeTimeout: configuration.handshakeTimeout,
             connectTimeout: configuration.connectTimeout,
             bindTimeout: configuration.bindTimeout,
@@ -135,7 +136,8 @@ public final class CalzinoServer: Service, Sendable {
             users: configuration.users,
             listenerName: configuration.listenerName(address),
             rules: configuration.rules,
-            protectedClasses: configuration.protectedClasses(forListener: address),
+            protectedClasses: protected,
+            listenerPolicy: .denying(protected),
             limits: configuration.limits,
             maxSessions: configuration.maxSessions,
             shared: self.limiters,

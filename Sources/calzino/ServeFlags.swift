@@ -101,8 +101,7 @@ struct ServeFlags: ParsableArguments {
         options.idleTimeout = try Self.duration(self.idleTimeout, flag: "--idle-timeout")
         options.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")
         if let advertise = self.udpAdvertise {
-            let text = advertise.hasPrefix("[") && advertise.hasSuffix("]") ? String(advertise.dropFirst().dropLast()) : advertise
-            guard let address = try? SocketAddress(ipAddress: text, port: 0) else {
+            guard let address = IPAddressValue.parse(advertise) else {
                 throw ValidationError("--udp-advertise '\(advertise)': not an IP address")
             }
             options.udpAdvertise = address

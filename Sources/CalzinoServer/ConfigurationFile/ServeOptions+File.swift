@@ -119,8 +119,7 @@ extension ServeOptions {
 
     private static func parseIP(_ node: ConfigNode) throws -> SocketAddress {
         let text = try node.string()
-        let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
-        guard let address = try? SocketAddress(ipAddress: bare, port: 0) else {
+        guard let address = IPAddressValue.parse(text) else {
             throw node.error("'\(text)' is not an IP address")
         }
         return address

@@ -341,13 +341,21 @@ extension SOCKSServerHandshakeHandler {
             self.settings.apply(rule)
         }
         guard self.countSession(context: context) else { return false }
-        self.policy = self.settings.rules.destinationPolicy(for: access, protected: self.settings.protectedClasses)
+        self.policy = self.settings.rules.isEmpty
+            ? self.settings.listenerPolicy
+            : self.settings.rules.destinationPolicy(for: access, protected: self.settings.protectedClasses)
         return true
     }
 
     /// Counts the session against the total, per-client and per-user limits until its client connection
     /// closes; over a limit, replies 0x01 (SOCKS4: 0x5B) and returns false.
     private func countSession(context: ChannelHandlerContext) -> Bool {
+        let limits = self.settings.limits
+        guard self.settings.maxSessions != nil || limits.sessionsPerClient != nil || limits.sessionsPerUser != nil else {
+            // No session limit: no lock and no close callback per session. (A limit set by a reload counts
+            // the sessions admitted after it.)
+            return true
+        }
         let client = self.record.clientAddress?.ipAddress ?? "-"
         let user = self.record.user
         let sessions = self.settings.shared.sessions

@@ -28,6 +28,8 @@ struct SessionSettings: Sendable {
     var rules: AccessRules
     /// Destination classes that only a rule naming them opens (empty on a loopback listener).
     var protectedClasses: Set<AddressClass>
+    /// The policy of a session when there are no rules: made once per listener, not per session.
+    var listenerPolicy: DestinationPolicy = .allowAll
     var limits: SessionLimits
     /// Admitted sessions at once; `nil`: no limit.
     var maxSessions: Int?
