@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+@testable import CalzinoServer
 import Testing
 
 /// `calzino check-config` and `calzino serve --config` with a SIGHUP reload, as an operator runs them.
@@ -57,11 +58,25 @@ struct ConfigurationCommandTests {
         let tunnel = try await onThread { try Wire.openTunnel(proxyPort: port, targetPort: firstPort) }
         #expect(try await onThread { try Self.connectReply(proxyPort: port, targetPort: secondPort) } == 0x02)
 
-        try "rules:\n  - {name: no-first, action: deny, to-ports: [\(firstPort)]}\n".write(to: config, atomically: true, encoding: .utf8)
+        // The new file brings users too (a listener on loopback may have them).
+        let hash = try AuthenticationTests.quickHash("pw").encoded
+        try "users:\n  alice: \"\(hash)\"\nrules:\n  - {name: no-first, action: deny, to-ports: [\(firstPort)]}\n".write(to: config, atomically: true, encoding: .utf8)
         kill(server.processIdentifier, SIGHUP)
         #expect(await Self.waitForLog(log, containing: "configuration reloaded"))
-        #expect(try await onThread { try Self.connectReply(proxyPort: port, targetPort: firstPort) } == 0x02, "new sessions get the new rules")
-        #expect(try await onThread { try Self.connectReply(proxyPort: port, targetPort: secondPort) } == 0x00)
+        let (anonymous, toFirst, toSecond) = try await onThread { () -> (UInt8, UInt8, UInt8) in
+            let socket = try RawSocket(port: port)
+            defer { socket.close() }
+            try socket.send([5, 1, 0])
+            let method = try socket.receive(exactly: 2)[1]
+            let first = try LimitsTests.authenticatedConnect(proxyPort: port, targetPort: firstPort, user: "alice", password: "pw")
+            let second = try LimitsTests.authenticatedConnect(proxyPort: port, targetPort: secondPort, user: "alice", password: "pw")
+            first.0.close()
+            second.0.close()
+            return (method, first.1, second.1)
+        }
+        #expect(anonymous == 0xFF, "new sessions need the new users")
+        #expect(toFirst == 0x02, "new sessions get the new rules")
+        #expect(toSecond == 0x00)
         let echoed = try await onThread { () -> [UInt8] in
             try tunnel.send([4, 5, 6])
             return try tunnel.receive(exactly: 3)
@@ -73,7 +88,12 @@ struct ConfigurationCommandTests {
         #expect(await Self.waitForLog(log, containing: "configuration not reloaded"))
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(text.contains("\(config.path):2: rules[1].to-ports[1]: '99999' is not a port"), "\(text)")
-        #expect(try await onThread { try Self.connectReply(proxyPort: port, targetPort: firstPort) } == 0x02, "the previous rules stay")
+        let stillDenied = try await onThread {
+            let (socket, code) = try LimitsTests.authenticatedConnect(proxyPort: port, targetPort: firstPort, user: "alice", password: "pw")
+            socket.close()
+            return code
+        }
+        #expect(stillDenied == 0x02, "the previous users and rules stay")
         #expect(server.isRunning)
         tunnel.close()
         kill(server.processIdentifier, SIGTERM)

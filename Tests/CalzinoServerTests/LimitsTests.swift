@@ -140,6 +140,28 @@ struct LimitsTests {
         await target.stop()
     }
 
+    /// Uploads through a rule's `up` limit, timed until the target has everything.
+    @Test func uploadBandwidthHoldsTheRate() async throws {
+        let count = 3 << 20
+        let sink = try await TestTarget.start { CountingSink(count: count) }
+        let rules = try RulesIntegrationTests.rules("rules:\n  - {name: slow-up, action: allow, bandwidth: {up: 1MiB}}\n")
+        let proxy = try await TestServer.start { $0.rules = rules }
+        let port = proxy.port, sinkPort = sink.port
+        let seconds = try await onThread { () -> Double in
+            let socket = try Self.connectReply(proxyPort: port, targetPort: sinkPort).0
+            defer { socket.close() }
+            let start = NIODeadline.now()
+            let chunk = [UInt8](repeating: 7, count: 64 << 10)
+            for _ in 0..<(count / chunk.count) { try socket.send(chunk) }
+            _ = try socket.receive(exactly: 1)  // the sink's "all here"
+            return Double((NIODeadline.now() - start).nanoseconds) / 1e9
+        }
+        let rate = Double(count) / seconds / Double(1 << 20)
+        #expect(rate > 0.9 && rate < 1.1, "1 MiB/s set, \(rate) MiB/s measured over \(seconds) s")
+        await proxy.stop()
+        await sink.stop()
+    }
+
     /// Two sessions of one user share the user's rate, about evenly.
     @Test func userBandwidthIsSharedFairly() async throws {
         let count = 3 << 19  // 1.5 MiB each
@@ -161,5 +183,24 @@ struct LimitsTests {
         #expect(min(a, b) / max(a, b) > 0.75, "each gets about half: \(a) s and \(b) s")
         await proxy.stop()
         await target.stop()
+    }
+}
+
+/// Reads `count` bytes, then answers one byte: the upload arrived.
+final class CountingSink: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let count: Int
+    private var received = 0
+
+    init(count: Int) {
+        self.count = count
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.received += self.unwrapInboundIn(data).readableBytes
+        if self.received >= self.count, self.received - self.unwrapInboundIn(data).readableBytes < self.count {
+            context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(bytes: [1])), promise: nil)
+        }
     }
 }
