@@ -10,5 +10,8 @@ public struct ConfigurationFileError: Error, Hashable, Sendable, CustomStringCon
         self.problem = problem
     }
 
-    public var description: String { "\(self.file):\(self.line): \(self.problem)" }
+    /// `FILE:LINE: problem`, or `FILE: problem` for the file as a whole (line 0).
+    public var description: String {
+        self.line > 0 ? "\(self.file):\(self.line): \(self.problem)" : "\(self.file): \(self.problem)"
+    }
 }

@@ -38,7 +38,9 @@ extension ServeOptions {
             case "listen": options.listen = try value.list().map(Self.parseListener)
             case "log-level": options.logLevel = try value.choice(Self.logLevels)
             case "threads": options.threads = try value.int(in: 1...256)
-            case "users-file": options.usersFile = Self.relative(try value.string(), to: file)
+            case "users-file":
+                options.usersFile = Self.relative(try value.string(), to: file)
+                options.usersFileLine = value.line
             case "users": options.inlineUsers = try Self.parseUsers(value)
             case "groups": break
             case "allow-open-proxy": options.allowOpenProxy = try value.bool()

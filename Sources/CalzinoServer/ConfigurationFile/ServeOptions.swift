@@ -32,6 +32,8 @@ public struct ServeOptions: Sendable {
     public var logLevel: String?
     public var threads: Int?
     public var usersFile: String?
+    /// Where the configuration file named the users file, for an error about reading it.
+    var usersFileLine: Int?
     public var allowOpenProxy: Bool?
     public var allowPrivateDestinations: Bool?
     public var maxSessions: Int?
@@ -63,6 +65,7 @@ public struct ServeOptions: Sendable {
         merged.logLevel = flags.logLevel ?? self.logLevel
         merged.threads = flags.threads ?? self.threads
         merged.usersFile = flags.usersFile ?? self.usersFile
+        merged.usersFileLine = flags.usersFile == nil ? self.usersFileLine : nil
         merged.allowOpenProxy = flags.allowOpenProxy ?? self.allowOpenProxy
         merged.allowPrivateDestinations = flags.allowPrivateDestinations ?? self.allowPrivateDestinations
         merged.maxSessions = flags.maxSessions ?? self.maxSessions
@@ -123,7 +126,14 @@ public struct ServeOptions: Sendable {
     private func makeUsers() throws -> UserStore? {
         var users = self.inlineUsers
         if let path = self.usersFile {
-            let fromFile = try UserStore.loadEntries(path: path)
+            let fromFile: (entries: [String: PasswordHash], lines: [String: Int])
+            do {
+                fromFile = try UserStore.loadEntries(path: path)
+            } catch let error as ConfigurationFileError where error.line == 0 {
+                // The users file as a whole: point at the line that names it.
+                guard let file = self.file, let line = self.usersFileLine else { throw error }
+                throw ConfigurationFileError(file: file, line: line, problem: "users-file: \(error)")
+            }
             for (name, hash) in fromFile.entries {
                 guard users[name] == nil else {
                     throw ConfigurationFileError(file: path, line: fromFile.lines[name] ?? 0, problem: "user '\(name)' is also in \(self.file ?? "the configuration file")")
