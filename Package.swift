@@ -99,3 +99,23 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzzing harnesses (libFuzzer), built only by scripts/fuzz.sh, which sets CALZINO_FUZZ=1 and builds with
+// --sanitize=fuzzer --sanitize=address in its own scratch path: without libFuzzer's main they do not link.
+if Context.environment["CALZINO_FUZZ"] == "1" {
+    let harnesses: [(String, [Target.Dependency])] = [
+        ("FuzzHandshake", ["SOCKSCore"]),
+        ("FuzzMessages", ["SOCKSCore", "CalzinoServer"]),
+        ("FuzzConfig", ["CalzinoServer"]),
+        ("FuzzRules", ["CalzinoPolicy", "SOCKSCore"]),
+    ]
+    for (name, dependencies) in harnesses {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: dependencies + [.product(name: "NIOCore", package: "swift-nio")],
+                path: "Fuzz/Sources/\(name)"
+            )
+        )
+    }
+}

@@ -64,7 +64,7 @@ extension ByteBuffer {
             written += self.writeInteger(address.high)
             written += self.writeInteger(address.low)
         case .name(let name):
-            let bytes = name.utf8.prefix(255)
+            let bytes = name.utf8Prefix(255)
             written += self.writeInteger(UInt8(0x03))
             written += self.writeInteger(UInt8(truncatingIfNeeded: bytes.count))
             written += self.writeBytes(bytes)
@@ -95,5 +95,21 @@ extension ByteBuffer {
     /// The readable bytes as a `String` if they are valid UTF-8.
     func validUTF8String() -> String? {
         String(validating: self.readableBytesView, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// The longest prefix of the UTF-8 bytes, at most `limit`, that ends on a character boundary: a field cut
+    /// to its wire limit still reads back as text.
+    func utf8Prefix(_ limit: Int) -> Substring.UTF8View {
+        var end = self.startIndex
+        var count = 0
+        for index in self.unicodeScalars.indices {
+            let length = self.unicodeScalars[index].utf8.count
+            guard count + length <= limit else { break }
+            count += length
+            end = self.unicodeScalars.index(after: index)
+        }
+        return self[..<end].utf8
     }
 }

@@ -56,7 +56,9 @@ import Testing
         #expect(try #require(NamePattern(parsing: pattern)).matches(name) == matches)
     }
 
-    @Test(arguments: ["", "*", "*.", "a.*.com", "ex*ample.com"])
+    /// The last five came from FuzzRules: a name with an empty label read back differently from its own
+    /// description (one trailing dot is dropped per normalization).
+    @Test(arguments: ["", "*", "*.", "a.*.com", "ex*ample.com", "a..b", "x..", ".a", "*..a", "0\u{FFFD}.0.."])
     func badNamePatterns(text: String) {
         #expect(NamePattern(parsing: text) == nil)
     }

@@ -10,17 +10,15 @@ public struct NamePattern: Hashable, Sendable, CustomStringConvertible {
 
     private let kind: Kind
 
-    /// `nil` for an empty name, a `*` anywhere but a leading `*.`, or a bare `*.`.
+    /// `nil` for an empty name, an empty label (`a..b`, `.a`, `a..`), a `*` anywhere but a leading `*.`,
+    /// or a bare `*.`.
     public init?(parsing text: String) {
         let name = Self.normalize(text)
-        if name.hasPrefix("*.") {
-            let suffix = name.dropFirst(1)
-            guard suffix.count > 1, !suffix.contains("*") else { return nil }
-            self.kind = .below(String(suffix))
-        } else {
-            guard !name.isEmpty, !name.contains("*") else { return nil }
-            self.kind = .exact(name)
-        }
+        let below = name.hasPrefix("*.")
+        let rest = below ? name.dropFirst(2) : Substring(name)
+        let labels = rest.split(separator: ".", omittingEmptySubsequences: false)
+        guard !rest.isEmpty, labels.allSatisfy({ !$0.isEmpty && !$0.contains("*") }) else { return nil }
+        self.kind = below ? .below("." + rest) : .exact(String(rest))
     }
 
     public func matches(_ name: String) -> Bool {

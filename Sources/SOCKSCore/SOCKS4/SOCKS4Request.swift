@@ -61,10 +61,15 @@ extension ByteBuffer {
             } else {
                 host = .ipv4(address)
             }
+            // Refused rather than decoded with replacement characters: a lossy USERID could match an
+            // ident answer or a rule that the client's real bytes do not.
+            guard let userIDString = userID.validUTF8String() else {
+                throw SOCKSProtocolError(.invalidUTF8, "USERID is not UTF-8")
+            }
             return SOCKS4Request(
                 command: SOCKS4Command(rawValue: command),
                 destination: SOCKSEndpoint(host: host, port: port),
-                userID: String(decoding: userID.readableBytesView, as: UTF8.self)
+                userID: userIDString
             )
         }
     }
@@ -84,10 +89,10 @@ extension ByteBuffer {
         case .name:
             written += self.writeInteger(UInt32(1))
         }
-        written += self.writeBytes(request.userID.utf8.prefix(SOCKS4Request.maximumFieldLength))
+        written += self.writeBytes(request.userID.utf8Prefix(SOCKS4Request.maximumFieldLength))
         written += self.writeInteger(UInt8(0))
         if case .name(let name) = request.destination.host {
-            written += self.writeBytes(name.utf8.prefix(SOCKS4Request.maximumFieldLength))
+            written += self.writeBytes(name.utf8Prefix(SOCKS4Request.maximumFieldLength))
             written += self.writeInteger(UInt8(0))
         }
         return written
