@@ -23,4 +23,11 @@ fi
 
 # The integration tests start the built `calzino` binary for the signal and drain tests.
 swift build
-swift test "$@"
+if [ $# -gt 0 ]; then
+    swift test "$@"
+else
+    # The hostile-client suite loads the machine (2,000 connections, 1 GiB through a stalled reader): it runs
+    # on its own, so that the timing-sensitive tests (bandwidth within 10%) do not share the CPU with it.
+    swift test --skip HostileClientTests
+    swift test --filter HostileClientTests
+fi

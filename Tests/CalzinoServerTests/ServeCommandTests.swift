@@ -8,10 +8,17 @@ struct ServeCommandTests {
     /// Starts `calzino serve` on 127.0.0.1 port 0 with `arguments` and reads the port it bound from its log
     /// (a port picked beforehand could be taken by another test in between). Its log goes to a file, never a
     /// pipe nobody reads, which would stall the server once full.
-    static func startServer(_ arguments: [String]) async throws -> (process: Process, log: URL, port: Int) {
+    /// With `descriptorLimit`, the server runs under `prlimit` with that soft and hard limit.
+    static func startServer(_ arguments: [String], descriptorLimit: Int? = nil) async throws -> (process: Process, log: URL, port: Int) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        let serve = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        if let limit = descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(limit):\(limit)", TestPaths.calzino] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
+            process.arguments = serve
+        }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-serve-\(UInt32.random(in: 0...UInt32.max)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)

@@ -11,12 +11,12 @@ final class TokenBucket: Sendable {
     let burst: Int
     private let state: NIOLockedValueBox<(tokens: Double, updated: NIODeadline)>
 
-    /// The burst is 50 ms of the rate (at least 4 KiB): enough to keep reads going, small enough that a
-    /// few seconds' average is the rate.
+    /// The bucket starts empty and saves up at most 250 ms of the rate (at least 4 KiB): a reader whose
+    /// wake-up comes late on a busy loop keeps what it was owed, and a session starts at the rate, not above.
     init(rate: Int, now: NIODeadline = .now()) {
         self.rate = max(rate, 1)
-        self.burst = max(self.rate / 20, 4096)
-        self.state = NIOLockedValueBox((Double(self.burst), now))
+        self.burst = max(self.rate / 4, 4096)
+        self.state = NIOLockedValueBox((0, now))
     }
 
     /// Takes `bytes` tokens ahead of a read; returns how long to wait before reading, `nil` for no wait.

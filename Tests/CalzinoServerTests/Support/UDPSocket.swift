@@ -7,7 +7,8 @@ final class UDPSocket: @unchecked Sendable {
     private let fd: CInt
     let ipv6: Bool
 
-    init(ipv6: Bool = false, timeoutMilliseconds: Int = 3000) throws {
+    /// Bound to `localHost` (default the loopback address of the family) on a free port.
+    init(ipv6: Bool = false, localHost: String? = nil, timeoutMilliseconds: Int = 3000) throws {
         self.ipv6 = ipv6
         self.fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard self.fd >= 0 else { throw RawSocket.Failure(description: "socket: errno \(errno)") }
@@ -15,7 +16,7 @@ final class UDPSocket: @unchecked Sendable {
         setsockopt(self.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var size: CInt = 1 << 20
         setsockopt(self.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<CInt>.size))
-        try self.withAddress(host: ipv6 ? "::1" : "127.0.0.1", port: 0) { address, length in
+        try self.withAddress(host: localHost ?? (ipv6 ? "::1" : "127.0.0.1"), port: 0) { address, length in
             guard bind(self.fd, address, length) == 0 else { throw RawSocket.Failure(description: "bind: errno \(errno)") }
         }
     }

@@ -1,0 +1,273 @@
+import Foundation
+import Glibc
+import NIOCore
+import NIOPosix
+import Testing
+
+/// The `calzino` binary under hostile clients and faults (docs/reliability.md): stalled handshakes, a
+/// reader that never reads, descriptor exhaustion, resets, abuse of every field. Each measures the server
+/// process itself through /proc.
+@Suite(.timeLimit(.minutes(3)))
+struct HostileClientTests {
+    static func stop(_ server: Process, log: URL) async {
+        kill(server.processIdentifier, SIGTERM)
+        if !(await ServeCommandTests.waitForExit(server, seconds: 10)) { server.terminate() }
+        try? FileManager.default.removeItem(at: log)
+    }
+
+    /// One full session: CONNECT to an echo target, 64 bytes there and back.
+    static func echoSession(proxyPort: Int, targetPort: Int) throws -> Bool {
+        let payload = (0..<64).map { UInt8($0) }
+        let socket = try Wire.openTunnel(proxyPort: proxyPort, targetPort: targetPort, payload: payload)
+        defer { socket.close() }
+        return try socket.receive(exactly: 64) == payload
+    }
+
+    /// 2,000 connections send one byte and stall; a well-behaved client alongside completes its sessions,
+    /// and every stalled connection is closed at the handshake deadline.
+    @Test func stalledHandshakesAreClosedAndOthersServed() async throws {
+        let target = try await TestTarget.start(.echo)
+        let (server, log, port) = try await ServeCommandTests.startServer(["--handshake-timeout", "3s"])
+        let targetPort = target.port
+        let opened = Date()
+        let stalled = try await onThread { () -> [RawSocket] in
+            try (0..<2000).map { _ in
+                let socket = try RawSocket(port: port, timeoutSeconds: 10)
+                try socket.send([5])
+                return socket
+            }
+        }
+        let (served, slowest) = try await onThread { () -> (Int, Double) in
+            var served = 0
+            var slowest = 0.0
+            for _ in 0..<50 {
+                let start = Date()
+                if try Self.echoSession(proxyPort: port, targetPort: targetPort) { served += 1 }
+                slowest = max(slowest, Date().timeIntervalSince(start))
+            }
+            return (served, slowest)
+        }
+        #expect(served == 50, "every well-behaved session completes beside 2,000 stalled ones")
+        #expect(slowest < 1, "none waits on the stalled ones: slowest \(slowest) s")
+        let closed = try await onThread { stalled.filter { $0.waitForClose() }.count }
+        let elapsed = Date().timeIntervalSince(opened)
+        #expect(closed == 2000, "every stalled connection is closed")
+        #expect(elapsed < 12, "at the deadline (3 s), not later: \(elapsed) s")
+        stalled.forEach { $0.close() }
+        await Self.stop(server, log: log)
+        await target.stop()
+    }
+
+    /// A client that reads nothing while its target sends 1 GiB: the server's memory stays within a few
+    /// MiB of where it was, and the session completes once the client reads.
+    @Test func slowReaderKeepsMemoryFlat() async throws {
+        let total = 1 << 30
+        let target = try await TestTarget.start(.source(count: total))
+        let (server, log, port) = try await ServeCommandTests.startServer([])
+        let probe = ProcessProbe(pid: server.processIdentifier)
+        let targetPort = target.port
+        // Warm up: one session, so that the event loops' own allocations are in the baseline.
+        let warm = try await TestTarget.start(.echo)
+        let warmPort = warm.port
+        _ = try await onThread { try Self.echoSession(proxyPort: port, targetPort: warmPort) }
+        let before = probe.residentKiB
+        let socket = try await onThread { try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let stalledKiB = probe.residentKiB
+        let received = try await onThread { () -> Int in
+            defer { socket.close() }
+            return try socket.drainCounting { _, _ in true }
+        }
+        #expect(received == total, "the session resumes and delivers everything")
+        #expect(stalledKiB - before < 4096, "resident memory grew \(stalledKiB - before) KiB while the reader stalled (\(before) → \(stalledKiB) KiB)")
+        await Self.stop(server, log: log)
+        await target.stop()
+        await warm.stop()
+    }
+
+    /// Under a descriptor limit of 100 (capacity 18 connections), 150 connections: the rest are closed at
+    /// once, the log says so without flooding, the server does not spin, and it serves again once they close.
+    @Test func descriptorExhaustionShedsCleanly() async throws {
+        let target = try await TestTarget.start(.echo)
+        let (server, log, port) = try await ServeCommandTests.startServer([], descriptorLimit: 100)
+        let probe = ProcessProbe(pid: server.processIdentifier)
+        let targetPort = target.port
+        let held = try await onThread { () -> [RawSocket] in
+            try (0..<150).map { _ in try RawSocket(port: port, timeoutSeconds: 5) }
+        }
+        let cpuBefore = probe.cpuTicks
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        let cpuTicks = probe.cpuTicks - cpuBefore
+        let shed = try await onThread { held.filter { $0.waitForClose() }.count }
+        #expect(shed >= 150 - 18 && shed < 150, "beyond the capacity connections are closed: \(shed) of 150")
+        #expect(cpuTicks < 20, "no busy loop while saturated: \(cpuTicks) ticks of CPU in 2 s")
+        #expect(server.isRunning)
+        held.forEach { $0.close() }
+        var servedAgain = false
+        for _ in 0..<100 where !servedAgain {
+            servedAgain = (try? await onThread { try Self.echoSession(proxyPort: port, targetPort: targetPort) }) == true
+            if !servedAgain { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        #expect(servedAgain, "serves normally once connections close")
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let warnings = text.components(separatedBy: "connection capacity reached").count - 1
+        #expect(warnings >= 1 && warnings <= 2, "logged, not flooded: \(warnings) warnings")
+        #expect(text.contains("descriptor-limit=100"))
+        await Self.stop(server, log: log)
+        await target.stop()
+    }
+
+    /// Targets that reset mid-transfer, clients that reset mid-transfer, targets that close at once: no
+    /// descriptor outlives its session.
+    @Test func resetsLeaveNoDescriptorBehind() async throws {
+        let resetting = try await TestTarget.start { ResetAfterSending(count: 256 << 10) }
+        let closing = try await TestTarget.start { CloseAtOnce() }
+        let source = try await TestTarget.start(.source(count: 64 << 20))
+        let (server, log, port) = try await ServeCommandTests.startServer([])
+        let probe = ProcessProbe(pid: server.processIdentifier)
+        let baseline = probe.openDescriptors
+        let resettingPort = resetting.port, closingPort = closing.port, sourcePort = source.port
+        try await onThread {
+            for _ in 0..<30 {
+                // The target resets after 256 KiB: the client sees its connection end.
+                let first = try Wire.openTunnel(proxyPort: port, targetPort: resettingPort)
+                let received = (try? first.drainCounting { _, _ in true }) ?? 0
+                #expect(received <= 256 << 10)
+                first.close()
+                // The client resets mid-transfer.
+                let second = try Wire.openTunnel(proxyPort: port, targetPort: sourcePort)
+                _ = try second.receive(exactly: 100_000)
+                second.reset()
+                // The target accepts and closes at once: a success reply and an end, or a failure reply if
+                // the close overtook the connect; the connection ends either way.
+                let third = try RawSocket(port: port)
+                try third.send(Wire.socks5Connect(port: closingPort))
+                _ = try? third.receiveUntilEOF()
+                third.close()
+            }
+        }
+        let back = await ProcessProbe.wait(seconds: 10) { probe.openDescriptors <= baseline }
+        #expect(back, "descriptors back to \(baseline): \(probe.openDescriptors)")
+        await Self.stop(server, log: log)
+        await resetting.stop()
+        await closing.stop()
+        await source.stop()
+    }
+
+    /// Every field at its limits, every truncation, garbage after the handshake, a second request inside a
+    /// tunnel, and a stranger flooding a UDP association: answered by the protocol, never a crash.
+    @Test func protocolAbuse() async throws {
+        let target = try await TestTarget.start(.echo)
+        let echo = try await UDPEchoTarget.start()
+        let (server, log, port) = try await ServeCommandTests.startServer(["--connect-timeout", "2s"])
+        let targetPort = target.port, echoPort = echo.port
+        let connect = Wire.socks5Connect(port: targetPort)
+        try await onThread {
+            // A 255-byte name (no such name: 0x04), NMETHODS 255 (all offered: "no authentication" chosen).
+            let longName = try RawSocket(port: port)
+            try longName.send([5, 255] + (0...254).map { UInt8($0) } + [5, 1, 0, 3, 255] + Array(repeating: UInt8(ascii: "a"), count: 255) + [0, 80])
+            let reply = try longName.receive(exactly: 2 + 10)
+            #expect(reply[0...1] == [5, 0] && reply[3] == 0x04, "\(reply)")
+            // Every truncation of a CONNECT: no success reply, the connection ends.
+            for length in 0..<connect.count {
+                let socket = try RawSocket(port: port, timeoutSeconds: 5)
+                try socket.send(Array(connect.prefix(length)))
+                socket.shutdownWrite()
+                let answer = (try? socket.receiveUntilEOF()) ?? []
+                #expect(answer.count <= 2, "prefix \(length): \(answer)")
+                socket.close()
+            }
+            // Random bytes after a valid handshake, and a second SOCKS request inside the tunnel: data.
+            var generator = SystemRandomNumberGenerator()
+            let garbage = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let tunnel = try Wire.openTunnel(proxyPort: port, targetPort: targetPort, payload: garbage + connect)
+            #expect(try tunnel.receive(exactly: garbage.count + connect.count) == garbage + connect)
+            tunnel.close()
+            // A stranger floods the UDP association; the client's own datagrams still come back.
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port)
+            let client = try UDPSocket(timeoutMilliseconds: 3000)
+            try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
+            #expect(client.receive()?.last == 1)
+            let stranger = try UDPSocket(localHost: "127.0.0.2")
+            for _ in 0..<5000 {
+                try? stranger.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [6, 6, 6], to: "127.0.0.1", port: relayPort)
+            }
+            // The flood may fill the relay socket's kernel buffer, which drops datagrams before the server
+            // sees them (UDP): like any UDP client, this one sends again when no answer comes.
+            var answered = false
+            for _ in 0..<10 where !answered {
+                try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
+                answered = client.receive(timeoutMilliseconds: 500)?.last == 2
+            }
+            #expect(answered, "the client is still served")
+            #expect(stranger.receive(timeoutMilliseconds: 300) == nil, "the stranger gets nothing")
+            control.close()
+        }
+        // Field limits of RFC 1929: 255-byte name and password, and empty ones.
+        let hash = try AuthenticationTests.quickHash("pw").encoded
+        let users = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-users-\(UInt32.random(in: 0...UInt32.max))")
+        try "alice:\(hash)\n".write(to: users, atomically: true, encoding: .utf8)
+        let (authServer, authLog, authPort) = try await ServeCommandTests.startServer(["--users", users.path])
+        try await onThread {
+            for (name, password) in [(255, 255), (0, 0), (1, 0), (0, 1)] {
+                let socket = try RawSocket(port: authPort)
+                try socket.send([5, 1, 2])
+                _ = try socket.receive(exactly: 2)
+                try socket.send([1, UInt8(name)] + Array(repeating: UInt8(ascii: "u"), count: name) + [UInt8(password)] + Array(repeating: UInt8(ascii: "p"), count: password))
+                let status = try socket.receive(exactly: 2)
+                #expect(status == [1, 1], "\(name)-byte name, \(password)-byte password: \(status)")
+                socket.close()
+            }
+        }
+        #expect(server.isRunning && authServer.isRunning)
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let foreign = text.components(separatedBy: "foreign:").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+        #expect(foreign > 100, "the flood is dropped and counted: foreign:\(foreign)")
+        #expect(!text.contains("Fatal error"))
+        await Self.stop(server, log: log)
+        await Self.stop(authServer, log: authLog)
+        try? FileManager.default.removeItem(at: users)
+        await target.stop()
+        await echo.stop()
+    }
+}
+
+/// Sends `count` bytes, then resets the connection (SO_LINGER 0 and close).
+final class ResetAfterSending: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // A moment first, so that the proxy's connect completes and the relay is running when the reset comes.
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(30)) {
+            self.sendThenReset(context: context)
+        }
+    }
+
+    private func sendThenReset(context: ChannelHandlerContext) {
+        let bytes = context.channel.allocator.buffer(repeating: 0x42, count: self.count)
+        context.writeAndFlush(self.wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
+            guard let provider = context.channel as? any SocketOptionProvider else {
+                context.close(promise: nil)
+                return
+            }
+            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        }
+    }
+}
+
+/// Closes every connection as soon as it is accepted.
+final class CloseAtOnce: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.close(promise: nil)
+    }
+}
