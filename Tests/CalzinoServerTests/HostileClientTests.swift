@@ -53,6 +53,7 @@ struct HostileClientTests {
         let elapsed = Date().timeIntervalSince(opened)
         #expect(closed == 2000, "every stalled connection is closed")
         #expect(elapsed < 12, "at the deadline (3 s), not later: \(elapsed) s")
+        print("reliability: stalled handshakes: 50/50 served beside 2,000 stalled, slowest \(slowest) s; \(closed) closed \(elapsed) s after opening (deadline 3 s)")
         stalled.forEach { $0.close() }
         await Self.stop(server, log: log)
         await target.stop()
@@ -79,6 +80,7 @@ struct HostileClientTests {
             return try socket.drainCounting { _, _ in true }
         }
         #expect(received == total, "the session resumes and delivers everything")
+        print("reliability: slow reader: RSS \(before) KiB before, \(stalledKiB) KiB with 1 GiB waiting; \(received) bytes delivered afterwards")
         #expect(stalledKiB - before < 4096, "resident memory grew \(stalledKiB - before) KiB while the reader stalled (\(before) → \(stalledKiB) KiB)")
         await Self.stop(server, log: log)
         await target.stop()
@@ -109,6 +111,7 @@ struct HostileClientTests {
             if !servedAgain { try await Task.sleep(nanoseconds: 50_000_000) }
         }
         #expect(servedAgain, "serves normally once connections close")
+        print("reliability: descriptor limit 100: \(shed) of 150 shed, \(cpuTicks) CPU ticks (1/100 s) in 2 s saturated, served again: \(servedAgain)")
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let warnings = text.components(separatedBy: "connection capacity reached").count - 1
         #expect(warnings >= 1 && warnings <= 2, "logged, not flooded: \(warnings) warnings")
@@ -148,6 +151,7 @@ struct HostileClientTests {
         }
         let back = await ProcessProbe.wait(seconds: 10) { probe.openDescriptors <= baseline }
         #expect(back, "descriptors back to \(baseline): \(probe.openDescriptors)")
+        print("reliability: resets: 90 sessions, descriptors \(baseline) before, \(probe.openDescriptors) after")
         await Self.stop(server, log: log)
         await resetting.stop()
         await closing.stop()
@@ -223,6 +227,7 @@ struct HostileClientTests {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let foreign = text.components(separatedBy: "foreign:").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
         #expect(foreign > 100, "the flood is dropped and counted: foreign:\(foreign)")
+        print("reliability: protocol abuse: all answered; UDP flood of 5,000 from a stranger, \(foreign) reached the server and were dropped")
         #expect(!text.contains("Fatal error"))
         await Self.stop(server, log: log)
         await Self.stop(authServer, log: authLog)

@@ -21,8 +21,12 @@ enum IdentQuery {
         let answer = eventLoop.makePromise(of: IdentResponse?.self)
         let deadline = eventLoop.scheduleTask(in: timeout) { answer.succeed(nil) }
         answer.futureResult.whenComplete { _ in deadline.cancel() }
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
+        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(timeout)
+        // From the address the client reached: the identd sees the query come from the server it connected to.
+        if let local = try? SocketAddress(ipAddress: server.ipAddress ?? "", port: 0) {
+            bootstrap = bootstrap.bind(to: local)
+        }
+        bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -67,6 +71,7 @@ final class IdentAnswerHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard self.line.count <= IdentResponse.maximumLine else { return }  // answered (nil) already
         let bytes = self.unwrapInboundIn(data).readableBytesView
         if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) {
             self.line.append(contentsOf: bytes[..<newline])
