@@ -138,6 +138,34 @@ struct RulesIntegrationTests {
         await closed.stop()
     }
 
+    /// A rule's deadlines replace the global ones for the sessions it allows: here an idle timeout of
+    /// 600 ms against the global hour.
+    @Test func perRuleDeadlinesOverrideTheGlobalOnes() async throws {
+        let quick = try await TestTarget.start(.echo)
+        let other = try await TestTarget.start(.echo)
+        let rules = try Self.rules("rules:\n  - {name: quick, action: allow, to-ports: [\(quick.port)], timeouts: {idle: 600ms}}\n")
+        let proxy = try await TestServer.start { $0.rules = rules }
+        let port = proxy.port, quickPort = quick.port, otherPort = other.port
+        let (closedQuickly, otherOpen) = try await onThread { () -> (Bool, Bool) in
+            let first = try Wire.openTunnel(proxyPort: port, targetPort: quickPort)
+            let second = try Wire.openTunnel(proxyPort: port, targetPort: otherPort)
+            let start = NIODeadline.now()
+            let closed = first.waitForClose()
+            let took = NIODeadline.now() - start
+            try second.send([1])
+            let stillOpen = try second.receive(exactly: 1) == [1]
+            first.close()
+            second.close()
+            return (closed && took < .seconds(3), stillOpen)
+        }
+        #expect(closedQuickly, "the rule's idle timeout closed its session")
+        #expect(otherOpen, "a session under the global timeout is still open")
+        await proxy.stop()
+        #expect(await proxy.accessLines(atLeast: 1).contains { $0.contains("rule=quick") && $0.contains("idle timeout") })
+        await quick.stop()
+        await other.stop()
+    }
+
     /// SOCKS4 has no password: a listener with users refuses it unless a rule names the version.
     @Test func socks4OnAListenerWithUsersNeedsARule() async throws {
         let target = try await TestTarget.start(.echo)
