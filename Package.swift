@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
+        .target(name: "CCalzinoShims"),
         .target(
             name: "SOCKSCore",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
@@ -63,6 +64,7 @@ let package = Package(
         .executableTarget(
             name: "calzino",
             dependencies: [
+                "CCalzinoShims",
                 "CalzinoServer",
                 "CalzinoBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

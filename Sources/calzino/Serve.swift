@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCalzinoShims
 import CalzinoServer
 import Logging
 import NIOCore
@@ -25,6 +26,12 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // scrypt needs 16 MiB per verification (N 16384, r 8). glibc would keep such blocks in the arena of
+        // whichever worker thread verified, after the first free raised its mmap threshold, and resident
+        // memory crept up over a long run as more threads took part (seen in a 30-minute soak). From 1 MiB
+        // up every allocation gets its own mapping, returned when freed; the relay's buffers (256 KiB at
+        // most) stay below it.
+        _ = calzino_set_mmap_threshold(1 << 20)
         let flagOptions = try self.flags.options()
         let configPath = self.flags.config
         let options = try ServeFlags.effectiveOptions(file: configPath, flags: flagOptions)

@@ -1,0 +1,2 @@
+// CCalzinoShims is header-only; SwiftPM needs one source file to build a C target.
+#include "CCalzinoShims.h"
