@@ -105,6 +105,10 @@ let package = Package(
 // Fuzzing harnesses (libFuzzer), built only by scripts/fuzz.sh, which sets CALZINO_FUZZ=1 and builds with
 // --sanitize=fuzzer --sanitize=address in its own scratch path: without libFuzzer's main they do not link.
 if Context.environment["CALZINO_FUZZ"] == "1" {
+    // The executable and the tests do not link under libFuzzer (its main would be a second one); the fuzz
+    // build is every library plus the harnesses, built in one go.
+    package.products.removeAll { $0.name == "calzino" }
+    package.targets.removeAll { $0.name == "calzino" || $0.type == .test }
     let harnesses: [(String, [Target.Dependency])] = [
         ("FuzzHandshake", ["SOCKSCore"]),
         ("FuzzMessages", ["SOCKSCore", "CalzinoServer"]),
