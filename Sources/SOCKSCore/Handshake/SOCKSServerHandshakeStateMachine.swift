@@ -23,8 +23,9 @@ public struct SOCKSServerHandshakeStateMachine: Sendable {
 
     /// - Parameters:
     ///   - acceptedMethods: the SOCKS5 methods this listener accepts, most preferred first.
-    ///   - acceptsSOCKS4: whether SOCKS4/4a requests are served; a listener that requires authentication
-    ///     refuses them (SOCKS4 has no password), with 0x5B.
+    ///   - acceptsSOCKS4: whether SOCKS4/4a requests are parsed and handed on (false: refused at once with
+    ///     0x5B). Calzino's server leaves it true and decides by its rules, which may admit SOCKS4 on a
+    ///     listener with users; an embedder without rules can refuse SOCKS4 here.
     public init(acceptedMethods: [SOCKS5AuthMethod] = [.noAuthenticationRequired], acceptsSOCKS4: Bool = true) {
         self.acceptedMethods = acceptedMethods
         self.acceptsSOCKS4 = acceptsSOCKS4
