@@ -21,11 +21,11 @@ struct ConfigurationCommandTests {
         return false
     }
 
+    /// A SOCKS5 CONNECT's reply code; the connection is closed again.
     static func connectReply(proxyPort: Int, targetPort: Int) throws -> UInt8 {
-        let socket = try RawSocket(port: proxyPort)
-        defer { socket.close() }
-        try socket.send(Wire.socks5Connect(port: targetPort))
-        return try Wire.readSOCKS5Reply(socket).reply[1]
+        let (socket, code) = try LimitsTests.connectReply(proxyPort: proxyPort, targetPort: targetPort)
+        socket.close()
+        return code
     }
 
     @Test func checkConfigPrintsTheEffectiveConfiguration() async throws {
