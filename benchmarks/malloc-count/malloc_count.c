@@ -49,12 +49,23 @@ static void dump(int sig) {
     }
 }
 
-__attribute__((constructor)) static void init(void) {
+// Libraries' constructors (Foundation's among them) may allocate before ours runs, so every wrapper resolves
+// the real functions on first use; dlsym's own allocations during that come from the bootstrap arena.
+static int resolving;
+
+static void resolve(void) {
+    if (real_free || resolving) return;
+    resolving = 1;
     real_malloc = dlsym(RTLD_NEXT, "malloc");
     real_calloc = dlsym(RTLD_NEXT, "calloc");
     real_realloc = dlsym(RTLD_NEXT, "realloc");
     real_memalign = dlsym(RTLD_NEXT, "posix_memalign");
     real_free = dlsym(RTLD_NEXT, "free");
+    resolving = 0;
+}
+
+__attribute__((constructor)) static void init(void) {
+    resolve();
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = dump;
@@ -64,12 +75,14 @@ __attribute__((constructor)) static void init(void) {
 
 void *malloc(size_t size) {
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    resolve();
     if (!real_malloc) return bootstrap_alloc(size);
     return real_malloc(size);
 }
 
 void *calloc(size_t n, size_t size) {
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    resolve();
     if (!real_calloc) {
         void *p = bootstrap_alloc(n * size);
         if (p) memset(p, 0, n * size);
@@ -80,15 +93,18 @@ void *calloc(size_t n, size_t size) {
 
 void *realloc(void *old, size_t size) {
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    resolve();
     return real_realloc(old, size);
 }
 
 int posix_memalign(void **out, size_t alignment, size_t size) {
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    resolve();
     return real_memalign(out, alignment, size);
 }
 
 void free(void *p) {
     if (p >= (void *)bootstrap && p < (void *)(bootstrap + sizeof bootstrap)) return;
+    resolve();
     if (real_free) real_free(p);
 }
