@@ -2,8 +2,9 @@
 # Benchmarks calzino against Dante and microsocks, and against no proxy at all, in one run.
 #
 # The proxy under test is pinned to CPU 0 and the load generator (`calzino bench`, which also runs the
-# targets) to CPU 1. Targets run in interleaved rounds (direct, calzino, dante, microsocks, direct, ...) so
-# that drift hits all alike; each proxy is started fresh for its run, so that its memory per idle tunnel is
+# targets) to CPU 1. Targets run in interleaved rounds, each round starting one target later (direct calzino
+# dante microsocks, then calzino dante microsocks direct, ...), so that drift and the state a run leaves
+# behind hit all alike; each proxy is started fresh for its run, so that its memory per idle tunnel is
 # not inflated by earlier loads. The proxy's CPU time is CPU 0's busy time. The table gives medians over the
 # rounds with ratios to direct and to Dante, and is written to benchmarks/results/.
 #
@@ -72,8 +73,12 @@ start_proxy() {
     return 1
 }
 
+order=(direct calzino dante microsocks)
 for round in $(seq 1 "$rounds"); do
-    for target in direct calzino dante microsocks; do
+    # Each round starts one target later (A B C D, B C D A, ...), so that no target always follows the same
+    # one: a run inherits the kernel state its predecessor left (TIME_WAIT sockets, caches).
+    shift_by=$(( (round - 1) % ${#order[@]} ))
+    for target in "${order[@]:shift_by}" "${order[@]:0:shift_by}"; do
         echo "# round $round: $target" >&2
         args=(bench --threads 1 --json "$work/$target-$round.json")
         if [ "$target" = direct ]; then
@@ -98,7 +103,7 @@ out="benchmarks/results/$stamp.md"
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
     echo "- calzino $(git rev-parse --short HEAD) (release, 1 event loop), $(danted -v 2>&1 | head -1 | cut -d. -f1-3), microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null)"
-    echo "- each proxy pinned to CPU 0 and started fresh for each run; load generator and targets on CPU 1; $rounds interleaved rounds, medians; options: ${extra[*]:-defaults}"
+    echo "- each proxy pinned to CPU 0 and started fresh for each run; load generator and targets on CPU 1; $rounds interleaved rounds, each starting one target later, medians; options: ${extra[*]:-defaults}"
     echo
     python3 benchmarks/summarize.py "$work" "$rounds"
 } | tee "$out"

@@ -70,3 +70,62 @@ for label, key, _ in rows:
         continue
     values = [median(t, key) for t in targets]
     print(f"| {label} | " + " | ".join(fmt(v) for v in values) + f" | {ratio(values[1], values[0])} | {ratio(values[1], values[2])} |")
+
+# The contested figures vary from round to round more than the differences between proxies, so every round is
+# shown, in the order run.
+print()
+print("Per round (in the order run):")
+print()
+print("| measure | calzino | Dante | microsocks |")
+print("|---|---|---|---|")
+for label, key in [
+    ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session"),
+    ("round trip p50, us", "latency_p50_us"),
+    ("round trip p99, us", "latency_p99_us"),
+]:
+    cells = [", ".join(fmt(run.get(key)) for run in runs[t]) for t in targets[1:]]
+    print(f"| {label} | " + " | ".join(cells) + " |")
+
+# The targets of the benchmark issue, checked on the medians above.
+calzino = {key: median("calzino", key) for _, key, _ in rows if key}
+dante = {key: median("dante", key) for _, key, _ in rows if key}
+micro = {key: median("microsocks", key) for _, key, _ in rows if key}
+
+
+def best_peer(key):
+    values = [v for v in (dante[key], micro[key]) if v is not None]
+    return min(values) if values else None
+
+
+def check(name, holds, detail):
+    print(f"- {name}: {'met' if holds else 'NOT met'} ({detail})")
+
+
+def known(*values):
+    return all(v is not None for v in values)
+
+
+print()
+print("Targets:")
+print()
+for direction in ("up", "down"):
+    key = f"throughput_1x_{direction}_MBps"
+    c, d = calzino[key], dante[key]
+    if known(c, d):
+        check(f"one tunnel {direction} at least 1.4x Dante", c >= 1.4 * d, f"{c / d:.2f}x")
+c, m = calzino["rate_sessions_per_s"], micro["rate_sessions_per_s"]
+if known(c, m):
+    check("sessions/s at least microsocks', no failures", c >= m and not calzino["rate_failures"],
+          f"{fmt(c)} against {fmt(m)}, {fmt(calzino['rate_failures'])} failures")
+c, m = calzino["rate_proxy_cpu_us_per_session"], micro["rate_proxy_cpu_us_per_session"]
+if known(c, m):
+    check("proxy CPU per session at most microsocks'", c <= m, f"{fmt(c)} against {fmt(m)} us")
+for label, key in (("p50", "latency_p50_us"), ("p99", "latency_p99_us")):
+    c, b = calzino[key], best_peer(key)
+    if known(c, b):
+        check(f"round trip {label} at most 5% above the best peer's", c <= 1.05 * b, f"{fmt(c)} against {fmt(b)} us")
+held, verified = median("calzino", "idle_tunnels"), median("calzino", "idle_verified")
+kib = calzino["idle_KiB_per_tunnel"]
+if known(held, verified, kib):
+    check("at most 8 KiB per idle tunnel, all verified", kib <= 8 and verified == held,
+          f"{kib:.1f} KiB at {held:,.0f} tunnels, {verified:,.0f} verified")
