@@ -87,6 +87,41 @@ struct HostileClientTests {
         await warm.stop()
     }
 
+    /// Tunnels that moved bulk data and then idle hold no receive buffers: NIO used to keep the largest buffer
+    /// each side had read into (up to four of 256 KiB) for as long as the tunnel lived, about 2 MiB per tunnel.
+    /// One event loop, so that the free heap glibc keeps (8 MiB per arena) is spread over all the tunnels.
+    @Test func idleTunnelsHoldNoBuffersAfterBulk() async throws {
+        let tunnels = 100
+        let chunk = TestPattern.bytes(from: 0, count: 256 << 10)
+        let target = try await TestTarget.start(.echo)
+        let (server, log, port) = try await ServeCommandTests.startServer(["--threads", "1"])
+        let probe = ProcessProbe(pid: server.processIdentifier)
+        let targetPort = target.port
+        _ = try await onThread { try Self.echoSession(proxyPort: port, targetPort: targetPort) }
+        let sockets = try await onThread { try (0..<tunnels).map { _ in try Wire.openTunnel(proxyPort: port, targetPort: targetPort) } }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let opened = probe.residentKiB
+        let echoed = try await onThread { () -> Bool in
+            var same = true
+            for socket in sockets {
+                for _ in 0..<4 {
+                    try socket.send(chunk)
+                    same = try socket.receive(exactly: chunk.count) == chunk && same
+                }
+            }
+            return same
+        }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let idle = probe.residentKiB
+        let perTunnel = (idle - opened) / tunnels
+        print("reliability: \(tunnels) tunnels idle after 1 MiB each way: RSS \(opened) KiB → \(idle) KiB, \(perTunnel) KiB per tunnel")
+        #expect(echoed, "every tunnel echoed its megabyte")
+        #expect(perTunnel < 256, "each idle tunnel kept \(perTunnel) KiB after its bulk transfer")
+        sockets.forEach { $0.close() }
+        await Self.stop(server, log: log)
+        await target.stop()
+    }
+
     /// Under a descriptor limit of 100 (capacity 18 connections), 150 connections: the rest are closed at
     /// once, the log says so without flooding, the server does not spin, and it serves again once they close.
     @Test func descriptorExhaustionShedsCleanly() async throws {

@@ -13,9 +13,9 @@ public enum RelayTuning {
     /// NIO's default (32 KiB low, 64 KiB high), not set explicitly for the same reason.
     public static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
 
-    /// Reads start small, so that the buffer NIO keeps per channel between reads stays small for the many
-    /// sessions that move little (idle tunnels cost about 7 KiB), and grow by doubling under bulk load.
-    public static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: maximumReceiveSize)
+    /// Reads start small, so that the many sessions that move little hold little (idle tunnels cost about
+    /// 7 KiB), and grow by doubling under bulk load; no buffer is kept once written (`RelayReceiveAllocator`).
+    static let receiveAllocator = RelayReceiveAllocator(minimum: 64, initial: 512, maximum: maximumReceiveSize)
 
     /// Applies the relay's options to a new channel, on its loop, before it is registered. Set here rather
     /// than as bootstrap options: NIO applies bootstrap options through a chain of futures, which cost about
@@ -31,7 +31,7 @@ public enum RelayTuning {
     static func limitReads(_ channel: any Channel, to bytes: Int) throws {
         guard let options = channel.syncOptions else { return }
         let maximum = max(min(bytes, Self.maximumReceiveSize), 64)
-        try options.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: maximum, maximum: maximum))
+        try options.setOption(.recvAllocator, value: RelayReceiveAllocator(minimum: 64, initial: maximum, maximum: maximum))
         try options.setOption(.maxMessagesPerRead, value: 1)
     }
 
