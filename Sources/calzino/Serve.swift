@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
         // The relay allocates each read's buffer (up to 256 KiB) and frees it once written (see
         // RelayReceiveAllocator). Setting the mmap threshold also fixes the trim threshold at 128 KiB, and
         // glibc then hands the freed top of an arena back to the kernel after nearly every bulk read, only
-        // to fault it in again: the relay's CPU per megabyte tripled. 8 MiB of free heap per arena is kept.
+        // to fault it in again: the relay's CPU per megabyte rose 2-3x. 8 MiB of free heap per arena is kept.
         _ = calzino_set_trim_threshold(8 << 20)
         let flagOptions = try self.flags.options()
         let configPath = self.flags.config
