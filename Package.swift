@@ -31,6 +31,7 @@ let package = Package(
         .target(
             name: "CalzinoServer",
             dependencies: [
+                "CCalzinoShims",
                 "SOCKSCore",
                 "CalzinoPolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -64,7 +65,6 @@ let package = Package(
         .executableTarget(
             name: "calzino",
             dependencies: [
-                "CCalzinoShims",
                 "CalzinoServer",
                 "CalzinoBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

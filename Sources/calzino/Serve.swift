@@ -1,5 +1,4 @@
 import ArgumentParser
-import CCalzinoShims
 import CalzinoServer
 import Logging
 import NIOCore
@@ -26,17 +25,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // scrypt needs 16 MiB per verification (N 16384, r 8). glibc would keep such blocks in the arena of
-        // whichever worker thread verified, after the first free raised its mmap threshold, and resident
-        // memory crept up over a long run as more threads took part (seen in a 30-minute soak). From 1 MiB
-        // up every allocation gets its own mapping, returned when freed; the relay's buffers (256 KiB at
-        // most) stay below it.
-        _ = calzino_set_mmap_threshold(1 << 20)
-        // The relay allocates each read's buffer (up to 256 KiB) and frees it once written (see
-        // RelayReceiveAllocator). Setting the mmap threshold also fixes the trim threshold at 128 KiB, and
-        // glibc then hands the freed top of an arena back to the kernel after nearly every bulk read, only
-        // to fault it in again: the relay's CPU per megabyte rose 2-3x. 8 MiB of free heap per arena is kept.
-        _ = calzino_set_trim_threshold(8 << 20)
+        HeapTuning.apply()
         let flagOptions = try self.flags.options()
         let configPath = self.flags.config
         let options = try ServeFlags.effectiveOptions(file: configPath, flags: flagOptions)

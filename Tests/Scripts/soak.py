@@ -16,9 +16,8 @@ scenarios until SECONDS pass:
 
 Afterwards: no session that should have succeeded failed; bytes delivered equal bytes sent; the server's
 resident memory after the load is within 5% (or 2 MiB) of its level after warm-up (the first 10% of the
-run); its descriptors are back
-to the count before the load; its log holds no warning or error but the expected kinds. Prints a report
-and exits non-zero if a check fails.
+run); its descriptors are back to the count before the load; its log holds no warning or error but the
+expected kinds. Prints a report and exits non-zero if a check fails.
 """
 import hashlib
 import os

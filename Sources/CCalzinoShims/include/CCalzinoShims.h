@@ -10,6 +10,7 @@ static inline int calzino_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 
+/// Keeps up to `bytes` of free memory at the top of each arena instead of returning it. Returns 1 on success.
 static inline int calzino_set_trim_threshold(int bytes) {
     return mallopt(M_TRIM_THRESHOLD, bytes);
 }
