@@ -7,9 +7,8 @@ import SOCKSCore
 /// destinations; a loopback listener's clients are local, so it allows them. With rules, a session's policy
 /// asks the rules with the name the client gave and each address it resolved to.
 public struct DestinationPolicy: Sendable {
-    /// `nil` when the address (reached through `name`, if any) is permitted; otherwise what denied it: a
-    /// rule's name, `default`, or `protected:CLASS`.
-    public typealias Check = @Sendable (_ address: SocketAddress, _ name: String?) -> String?
+    /// `nil` when the address (reached through `name`, if any) is permitted; otherwise what denied it.
+    public typealias Check = @Sendable (_ address: SocketAddress, _ name: String?) -> DenialReason?
 
     private let check: Check?
 
@@ -28,8 +27,8 @@ public struct DestinationPolicy: Sendable {
     public static func denying(_ classes: Set<AddressClass>) -> DestinationPolicy {
         guard !classes.isEmpty else { return .allowAll }
         return DestinationPolicy { address, _ in
-            guard let addressClass = AddressClass(address) else { return "not-ip" }
-            return classes.contains(addressClass) ? "protected:\(addressClass)" : nil
+            guard let addressClass = AddressClass(address) else { return .notIP }
+            return classes.contains(addressClass) ? .protected(addressClass) : nil
         }
     }
 
@@ -39,7 +38,7 @@ public struct DestinationPolicy: Sendable {
     public static let networkFacing = DestinationPolicy.denying(protectedClasses)
 
     /// Why `address` is denied, or `nil` if it is permitted.
-    public func denial(of address: SocketAddress, name: String? = nil) -> String? {
+    public func denial(of address: SocketAddress, name: String? = nil) -> DenialReason? {
         self.check?(address, name)
     }
 

@@ -205,7 +205,7 @@ public final class CalzinoServer: Service, Sendable {
                     try RelayTuning.configure(channel)
                     let record = SessionRecord(clientAddress: channel.remoteAddress)
                     try channel.pipeline.syncOperations.addHandler(
-                        SOCKSServerHandshakeHandler(settings: settings, record: record)
+                        SessionHandler(settings: settings, record: record)
                     )
                 }
             }

@@ -29,7 +29,7 @@ import Testing
     private static func decided(_ verdict: AccessRules.Verdict) -> String {
         switch verdict {
         case .allowed(let rule): return "allow:\(rule?.name ?? "default")"
-        case .denied(let rule): return "deny:\(rule)"
+        case .denied(let reason): return "deny:\(reason)"
         case .undecided: return "undecided"
         }
     }
@@ -109,8 +109,8 @@ import Testing
         ], defaultAction: .deny)
         let policy = rules.destinationPolicy(for: Self.request(name: "www.example.com", address: nil), protected: DestinationPolicy.protectedClasses)
         #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 443), name: "www.example.com") == nil)
-        #expect(policy.denial(of: try SocketAddress(ipAddress: "192.168.0.7", port: 443), name: "www.example.com") == "protected:private")
-        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 80), name: "www.example.com") == "default")
-        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 443), name: nil) == "default")
+        #expect(policy.denial(of: try SocketAddress(ipAddress: "192.168.0.7", port: 443), name: "www.example.com") == .protected(.private))
+        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 80), name: "www.example.com") == .defaultAction)
+        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 443), name: nil) == .defaultAction)
     }
 }

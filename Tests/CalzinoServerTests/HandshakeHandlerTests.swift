@@ -18,7 +18,22 @@ import Testing
         }
     }
 
-    static func makeChannel(dialer: any SOCKSDialer, handshakeTimeout: TimeAmount = .seconds(10)) throws -> (EmbeddedChannel, RelayHandlerTests.ReadCounter) {
+    /// Records each close the handler asks for and keeps the channel open on an output shutdown, which
+    /// `EmbeddedChannel` would otherwise turn into a full close.
+    final class CloseRecorder: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = Any
+        var modes: [CloseMode] = []
+        func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+            self.modes.append(mode)
+            if mode == .output {
+                promise?.succeed(())
+            } else {
+                context.close(mode: mode, promise: promise)
+            }
+        }
+    }
+
+    static func makeChannel(dialer: any SOCKSDialer, handshakeTimeout: TimeAmount = .seconds(10), closes: CloseRecorder? = nil) throws -> (EmbeddedChannel, RelayHandlerTests.ReadCounter) {
         let settings = SessionSettings(
             handshakeTimeout: handshakeTimeout,
             connectTimeout: .seconds(10),
@@ -39,7 +54,10 @@ import Testing
         let channel = EmbeddedChannel()
         let reads = RelayHandlerTests.ReadCounter()
         try channel.pipeline.syncOperations.addHandler(reads)
-        try channel.pipeline.syncOperations.addHandler(SOCKSServerHandshakeHandler(settings: settings, record: SessionRecord(clientAddress: nil)))
+        if let closes {
+            try channel.pipeline.syncOperations.addHandler(closes)
+        }
+        try channel.pipeline.syncOperations.addHandler(SessionHandler(settings: settings, record: SessionRecord(clientAddress: nil)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, reads)
     }
@@ -56,7 +74,7 @@ import Testing
         channel.read()
         #expect(reads.reads == before + 1, "a few pipelined bytes do not stop reading")
 
-        try channel.writeInbound(ByteBuffer(repeating: 0x42, count: SOCKSServerHandshakeHandler.pipelinedBytesBeforeHoldingReads))
+        try channel.writeInbound(ByteBuffer(repeating: 0x42, count: SessionStateMachine.pipelinedBytesBeforeHoldingReads))
         before = reads.reads
         channel.read()
         #expect(reads.reads == before, "past the bound, no socket read while the request runs")
@@ -80,5 +98,25 @@ import Testing
         try channel.writeInbound(ByteBuffer(bytes: Array("GET / HTTP/1.1\r\n".utf8)))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         #expect(!channel.isActive)
+    }
+
+    /// A dial that fails after the handshake deadline has answered 0x04 must not close the connection at
+    /// once: the failure reply is followed by a FIN and a drain of up to 2 s (the linger), whatever
+    /// completes late.
+    @Test func aDialFailingAfterTheDeadlineKeepsTheLinger() throws {
+        let dialer = ManualDialer()
+        let closes = CloseRecorder()
+        let (channel, _) = try Self.makeChannel(dialer: dialer, handshakeTimeout: .seconds(3), closes: closes)
+        try channel.writeInbound(ByteBuffer(bytes: [5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, 0, 80]))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: [5, 0]))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: [5, 4, 0, 1, 0, 0, 0, 0, 0, 0]))
+        #expect(closes.modes == [.output], "after the reply, a FIN; the server drains the client for up to 2 s")
+
+        dialer.promise?.fail(ChannelError.connectTimeout(.seconds(10)))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "no second reply")
+        #expect(closes.modes == [.output] && channel.isActive, "the late dial failure does not cut the linger short")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(closes.modes == [.output, .all] && !channel.isActive, "the linger ends on its own deadline")
     }
 }

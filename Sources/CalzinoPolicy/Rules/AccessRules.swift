@@ -21,9 +21,8 @@ public struct AccessRules: Sendable {
     public enum Verdict: Sendable {
         /// Allowed by `rule` (`nil`: by the default action).
         case allowed(by: AccessRule?)
-        /// Denied; `rule` names what denied it for the log: the rule's name, `default`, or
-        /// `protected:CLASS` (an address in a protected class that no rule named).
-        case denied(rule: String)
+        /// Denied, and what denied it: a rule, the default action, or a protected class that no rule named.
+        case denied(DenialReason)
         /// A rule ahead of the decision looks at a destination not known yet: ask again with it.
         case undecided
     }
@@ -34,7 +33,7 @@ public struct AccessRules: Sendable {
             switch rule.matches(request) {
             case .some(true):
                 if rule.action == .deny {
-                    return .denied(rule: rule.name)
+                    return .denied(.rule(rule.name))
                 }
                 return Self.protectedGate(request, rule: rule, protected: protected) ?? .allowed(by: rule)
             case .some(false):
@@ -44,7 +43,7 @@ public struct AccessRules: Sendable {
             }
         }
         if self.defaultAction == .deny {
-            return .denied(rule: "default")
+            return .denied(.defaultAction)
         }
         return Self.protectedGate(request, rule: nil, protected: protected) ?? .allowed(by: nil)
     }
@@ -62,8 +61,8 @@ public struct AccessRules: Sendable {
             resolved.destinationPort = address.port.map { UInt16(clamping: $0) }
             switch self.evaluate(resolved, protected: protected) {
             case .allowed: return nil
-            case .denied(let rule): return rule
-            case .undecided: return "undecided"  // cannot happen with every destination field set
+            case .denied(let reason): return reason
+            case .undecided: return .undecided  // cannot happen with every destination field set
             }
         }
     }
@@ -75,6 +74,6 @@ public struct AccessRules: Sendable {
         if rule?.destinationAddresses != nil {
             return nil  // the rule matched, so it names this address explicitly
         }
-        return .denied(rule: "protected:\(addressClass)")
+        return .denied(.protected(addressClass))
     }
 }

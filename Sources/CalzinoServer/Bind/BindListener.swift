@@ -11,26 +11,56 @@ final class BindListener {
 
     struct BindFailure: Error {
         var cause: SOCKSFailureCause
+        var failure: SessionFailure
     }
 
     private var channel: (any Channel)?
     private var onPeer: PeerHandler?
-    /// The hosts a peer may come from; `nil` admits any.
-    private let expectedHosts: Set<SOCKSHost>?
+    private let peerCheck: BindPeerCheck
 
-    private init(expectedHosts: Set<SOCKSHost>?, onPeer: @escaping PeerHandler) {
-        self.expectedHosts = expectedHosts
+    private init(peerCheck: BindPeerCheck, onPeer: @escaping PeerHandler) {
+        self.peerCheck = peerCheck
         self.onPeer = onPeer
     }
 
-    /// Opens a listener on `address` (port 0 picks one) on `eventLoop`, which must be the current loop.
+    /// Opens a listener for the peer DST names (resolving a name off the event loop first), on the address
+    /// `BindPeerCheck` picks, on `eventLoop`, which must be the current loop. Fails with a `BindFailure`.
     static func open(
+        expecting destination: SOCKSEndpoint,
+        clientReached local: SocketAddress?,
         on eventLoop: any EventLoop,
-        address: SocketAddress,
-        expectedHosts: Set<SOCKSHost>?,
         onPeer: @escaping PeerHandler
     ) -> EventLoopFuture<BindListener> {
-        let listener = BindListener(expectedHosts: expectedHosts, onPeer: onPeer)
+        guard case .name(let name) = destination.host else {
+            let peers = destination.socketAddress.map { [$0] } ?? []
+            return Self.open(BindPeerCheck(expecting: peers), clientReached: local, on: eventLoop, onPeer: onPeer)
+        }
+        let opened = eventLoop.makePromise(of: BindListener.self)
+        ConcurrentResolver.resolve(host: name, port: Int(destination.port), on: eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let peers) where !peers.isEmpty:
+                    Self.open(BindPeerCheck(expecting: peers), clientReached: local, on: eventLoop, onPeer: onPeer)
+                        .assumeIsolated()
+                        .whenComplete { opened.assumeIsolated().completeWith($0) }
+                case .success, .failure:
+                    opened.fail(BindFailure(cause: .nameNotResolved, failure: .refused(.nameNotResolved)))
+                }
+            }
+        return opened.futureResult
+    }
+
+    private static func open(
+        _ peerCheck: BindPeerCheck,
+        clientReached local: SocketAddress?,
+        on eventLoop: any EventLoop,
+        onPeer: @escaping PeerHandler
+    ) -> EventLoopFuture<BindListener> {
+        guard let address = peerCheck.listeningAddress(clientReached: local) else {
+            return eventLoop.makeFailedFuture(BindFailure(cause: .networkUnreachable, failure: .refused(.networkUnreachable)))
+        }
+        let listener = BindListener(peerCheck: peerCheck, onPeer: onPeer)
         let bound = NIOLoopBound(listener, eventLoop: eventLoop)
         return ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 1)
@@ -42,6 +72,9 @@ final class BindListener {
                 let listener = bound.value
                 listener.channel = channel
                 return listener
+            }
+            .flatMapErrorThrowing { error in
+                throw BindFailure(cause: .generalFailure, failure: .setupFailed(detail: "\(error)"))
             }
     }
 
@@ -56,7 +89,7 @@ final class BindListener {
 
     private func accepted(_ child: any Channel) -> EventLoopFuture<Void> {
         guard let onPeer = self.onPeer else {
-            return child.eventLoop.makeFailedFuture(BindFailure(cause: .generalFailure))
+            return child.eventLoop.makeFailedFuture(BindFailure(cause: .generalFailure, failure: .refused(.generalFailure)))
         }
         self.onPeer = nil
         // Close the listener on the next tick: NIO registers an accepted channel only while its listener is
@@ -65,16 +98,16 @@ final class BindListener {
             self.channel = nil
             listening.eventLoop.assumeIsolated().execute { listening.close(promise: nil) }
         }
-        let peerHost = child.remoteAddress.map { SOCKSEndpoint($0).host }
-        if let expected = self.expectedHosts, !(peerHost.map(expected.contains) ?? false) {
-            onPeer(.failure(BindFailure(cause: .unexpectedPeer)))
-            return child.eventLoop.makeFailedFuture(BindFailure(cause: .unexpectedPeer))
+        guard self.peerCheck.admits(child.remoteAddress) else {
+            let failure = BindFailure(cause: .unexpectedPeer, failure: .refused(.unexpectedPeer))
+            onPeer(.failure(failure))
+            return child.eventLoop.makeFailedFuture(failure)
         }
         do {
             try RelayTuning.configure(child)
             try child.syncOptions?.setOption(.autoRead, value: false)
         } catch {
-            onPeer(.failure(BindFailure(cause: .generalFailure)))
+            onPeer(.failure(BindFailure(cause: .generalFailure, failure: .setupFailed(detail: "\(error)"))))
             return child.eventLoop.makeFailedFuture(error)
         }
         onPeer(.success(child))

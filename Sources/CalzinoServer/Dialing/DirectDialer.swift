@@ -26,7 +26,7 @@ public struct DirectDialer: SOCKSDialer {
             }
         if let address = destination.socketAddress {
             if let denial = policy.denial(of: address) {
-                return eventLoop.makeFailedFuture(DestinationDenied(destination: "\(destination)", rule: denial))
+                return eventLoop.makeFailedFuture(DestinationDenied(destination: "\(destination)", reason: denial))
             }
             return bootstrap.connect(to: address)
         }
@@ -36,7 +36,7 @@ public struct DirectDialer: SOCKSDialer {
         let resolver = FilteringResolver(inner: self.makeResolver(eventLoop), policy: policy)
         return bootstrap.resolver(resolver).connect(host: name, port: Int(destination.port)).flatMapErrorThrowing { error in
             if let denial = resolver.deniedEverything {
-                throw DestinationDenied(destination: "\(destination)", rule: denial)
+                throw DestinationDenied(destination: "\(destination)", reason: denial)
             }
             throw error
         }

@@ -8,7 +8,7 @@ import NIOPosix
 final class FilteringResolver: Resolver, Sendable {
     private let inner: any Resolver & Sendable
     private let policy: DestinationPolicy
-    private let counts = NIOLockedValueBox((permitted: 0, denied: 0, firstDenial: String?.none))
+    private let counts = NIOLockedValueBox((permitted: 0, denied: 0, firstDenial: DenialReason?.none))
 
     init(inner: any Resolver & Sendable, policy: DestinationPolicy) {
         self.inner = inner
@@ -16,7 +16,7 @@ final class FilteringResolver: Resolver, Sendable {
     }
 
     /// Why the first denied address was denied, when every address the name resolved to was denied.
-    var deniedEverything: String? {
+    var deniedEverything: DenialReason? {
         self.counts.withLockedValue { $0.denied > 0 && $0.permitted == 0 ? $0.firstDenial : nil }
     }
 
@@ -34,7 +34,7 @@ final class FilteringResolver: Resolver, Sendable {
 
     private func filter(_ addresses: [SocketAddress], name: String) -> [SocketAddress] {
         var permitted: [SocketAddress] = []
-        var firstDenial: String?
+        var firstDenial: DenialReason?
         for address in addresses {
             if let denial = self.policy.denial(of: address, name: name) {
                 firstDenial = firstDenial ?? denial

@@ -56,7 +56,7 @@ extension RelaySession: DeadlineTarget {
         self.idleWatch = nil
         guard let client = self.client, let target = self.target else { return }
         if self.idleSampler?.sample(client.bytesRead &+ target.bytesRead) == true {
-            self.record.failure = "idle timeout"
+            self.record.recordFailure(.idleTimeout)
             self.clientChannel.close(promise: nil)
             self.targetChannel.close(promise: nil)
         } else {

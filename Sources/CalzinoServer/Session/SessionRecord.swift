@@ -11,10 +11,10 @@ final class SessionRecord {
     var user: String?
     var connectedAddress: SocketAddress?
     var reply: SOCKSServerMessage?
-    /// The rule that allowed or denied the request (`default`, `protected:CLASS`); `nil` without rules.
-    var rule: String?
-    /// Why it failed, for a failure reply or a close without one.
-    var failure: String?
+    /// The rule that allowed or denied the request, or denied a later destination; `nil` without rules.
+    var rule: DecidingRule?
+    /// Why it failed, for a failure reply or a close without one: the first failure met (`recordFailure`).
+    private(set) var failure: SessionFailure?
     /// UDP ASSOCIATE: what the association moved and dropped.
     var udp: UDPAssociationCounters?
     var bytesUp: Int = 0
@@ -23,6 +23,14 @@ final class SessionRecord {
 
     init(clientAddress: SocketAddress?) {
         self.clientAddress = clientAddress
+    }
+
+    /// Keeps `failure` unless the session has already failed: the first cause is the one that explains the
+    /// end (a deadline that answers a slow dial, not the dial error that may follow).
+    func recordFailure(_ failure: SessionFailure) {
+        if self.failure == nil {
+            self.failure = failure
+        }
     }
 
     /// Writes the session's one access-log line; later calls do nothing.

@@ -17,7 +17,7 @@ struct SessionSettings: Sendable {
     /// `nil`: sessions never time out for idleness.
     var idleTimeout: TimeAmount?
     /// How long a failed handshake waits for the client to close after the failure reply (see
-    /// `SOCKSServerHandshakeHandler.closeAfterReply`).
+    /// `SessionHandler.failAndLinger`).
     var lingerTimeout: TimeAmount = .seconds(2)
     var acceptedMethods: [SOCKS5AuthMethod]
     var dialer: any SOCKSDialer

@@ -7,8 +7,9 @@ import SOCKSCore
 /// opened when first needed, bound to the wildcard address so the routing table picks the source), and the
 /// rules of RFC 1928 section 7.
 ///
-/// Datagrams are accepted only from the client's IP address, and only from the port it declared when it
-/// declared one (otherwise the first datagram's port is pinned). FRAG != 0 is dropped. Names are resolved off
+/// Which datagrams are the client's is `UDPClientGate`'s decision: only from the client's IP address, and
+/// only from the port it declared when it declared one (otherwise the first datagram's port is pinned);
+/// FRAG != 0 is dropped. Names are resolved off
 /// the event loop and cached briefly. Everything runs on the control connection's event loop; the
 /// association ends with the control connection, or when no datagram moves for the idle timeout.
 final class UDPAssociation {
@@ -20,8 +21,8 @@ final class UDPAssociation {
 
     private let eventLoop: any EventLoop
     private let policy: DestinationPolicy
-    private let clientHost: SOCKSHost
-    private var clientPort: Int?
+    private var gate: UDPClientGate
+    /// Where replies go: the client's address as its latest datagram came from.
     private var clientAddress: SocketAddress?
     private var clientSocket: (any Channel)?
     private var v4Socket: (any Channel)?
@@ -36,11 +37,10 @@ final class UDPAssociation {
     private var onIdle: (() -> Void)?
     private(set) var counters = UDPAssociationCounters()
 
-    private init(eventLoop: any EventLoop, policy: DestinationPolicy, clientHost: SOCKSHost, declaredPort: Int?) {
+    private init(eventLoop: any EventLoop, policy: DestinationPolicy, gate: UDPClientGate) {
         self.eventLoop = eventLoop
         self.policy = policy
-        self.clientHost = clientHost
-        self.clientPort = declaredPort
+        self.gate = gate
     }
 
     /// Opens the client-facing socket on `localAddress`'s IP (the address the client reached the control
@@ -55,8 +55,7 @@ final class UDPAssociation {
         let association = UDPAssociation(
             eventLoop: eventLoop,
             policy: policy,
-            clientHost: SOCKSEndpoint(client).host,
-            declaredPort: declared.port == 0 ? nil : Int(declared.port)
+            gate: UDPClientGate(client: client, declared: declared)
         )
         guard let bindAddress = try? SocketAddress(ipAddress: localAddress.ipAddress ?? "", port: 0) else {
             return eventLoop.makeFailedFuture(ChannelError.badInterfaceAddressFamily)
@@ -97,41 +96,23 @@ final class UDPAssociation {
 
     func fromClient(_ envelope: AddressedEnvelope<ByteBuffer>) {
         guard !self.closed else { return }
-        let source = envelope.remoteAddress
-        guard SOCKSEndpoint(source).host == self.clientHost else {
+        switch self.gate.admit(envelope.data, from: envelope.remoteAddress) {
+        case .foreign:
             self.counters.droppedForeign += 1
-            return
-        }
-        if let port = self.clientPort {
-            guard source.port == port else {
-                self.counters.droppedForeign += 1
-                return
-            }
-        } else {
-            self.clientPort = source.port
-        }
-        self.clientAddress = source
-        var data = envelope.data
-        let header: SOCKSUDPHeader
-        do {
-            guard let parsed = try data.readSOCKSUDPHeader() else {
-                self.counters.droppedMalformed += 1
-                return
-            }
-            header = parsed
-        } catch {
+        case .malformed:
+            self.clientAddress = envelope.remoteAddress
             self.counters.droppedMalformed += 1
-            return
-        }
-        guard header.fragment == 0 else {
+        case .fragment:
+            self.clientAddress = envelope.remoteAddress
             self.counters.droppedFragment += 1
-            return
-        }
-        self.activity &+= 1
-        if let address = header.endpoint.socketAddress {
-            self.send(data, to: address)
-        } else if case .name(let name) = header.endpoint.host {
-            self.send(data, toName: name, port: Int(header.endpoint.port))
+        case .forward(let destination, let payload):
+            self.clientAddress = envelope.remoteAddress
+            self.activity &+= 1
+            if let address = destination.socketAddress {
+                self.send(payload, to: address)
+            } else if case .name(let name) = destination.host {
+                self.send(payload, toName: name, port: Int(destination.port))
+            }
         }
     }
 

@@ -39,7 +39,7 @@ enum ProcessRunner {
         let inputHandle = input.fileHandleForWriting
         DispatchQueue.global().async {
             if let stdin {
-                inputHandle.write(stdin)
+                try? inputHandle.write(contentsOf: stdin)  // a child that exits early closes the pipe: EPIPE, not a trap
             }
             try? inputHandle.close()
         }
