@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Counts admitted sessions in all, per client address and per user, for the configured limits. A session
 /// is counted from its request's admission until its client connection closes.
@@ -45,5 +46,23 @@ final class SessionCounter: Sendable {
     private static func decrement(_ table: inout [String: Int], _ key: String) {
         let left = (table[key] ?? 1) - 1
         table[key] = left > 0 ? left : nil  // no entry outlives its sessions
+    }
+}
+
+extension SessionCounter {
+    /// Counts the session of `channel` against the configured limits until the channel closes; returns the
+    /// limit it would pass instead (and counts nothing). Without a session limit: no lock and no close
+    /// callback per session (a limit set by a reload counts the sessions admitted after it).
+    func count(_ channel: any Channel, client: String, user: String?, maximum: Int?, limits: SessionLimits) -> String? {
+        guard maximum != nil || limits.sessionsPerClient != nil || limits.sessionsPerUser != nil else {
+            return nil
+        }
+        if let limit = self.admit(client: client, user: user, maximum: maximum, limits: limits) {
+            return limit
+        }
+        channel.closeFuture.whenComplete { _ in
+            self.release(client: client, user: user)
+        }
+        return nil
     }
 }

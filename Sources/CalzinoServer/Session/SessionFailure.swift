@@ -17,6 +17,8 @@ enum SessionFailure: Hashable, Sendable, CustomStringConvertible {
     case denied(DenialReason)
     /// A session limit was full: `max-sessions 10`, `sessions-per-client 2`, `sessions-per-user 1`.
     case limitReached(String)
+    /// Every address the destination resolved to was denied; `detail` names the destination.
+    case destinationDenied(DenialReason, detail: String)
     /// The dial failed. `detail` is the error's own text, taken where it was caught.
     case connectFailed(SOCKSFailureCause, detail: String)
     /// A socket of the request (BIND listener, UDP association, relay wiring) could not be set up.
@@ -39,6 +41,16 @@ enum SessionFailure: Hashable, Sendable, CustomStringConvertible {
         case noAnswer
     }
 
+    /// What denied the session, when a denial ended it.
+    var denial: DenialReason? {
+        switch self {
+        case .denied(let reason), .destinationDenied(let reason, _): return reason
+        case .refused, .notSOCKS, .authenticationFailed, .ident, .limitReached, .connectFailed, .setupFailed, .connectionError,
+            .handshakeTimeout, .bindPeerTimeout, .clientLeftBeforeBindPeer, .idleTimeout, .udpIdleTimeout:
+            return nil
+        }
+    }
+
     var description: String {
         switch self {
         case .refused(let cause): return "\(cause)"
@@ -49,6 +61,7 @@ enum SessionFailure: Hashable, Sendable, CustomStringConvertible {
         case .ident(.noAnswer): return "ident: no answer from identd"
         case .denied(let reason): return "denied by \(reason)"
         case .limitReached(let limit): return "limit \(limit) reached"
+        case .destinationDenied(_, let detail): return detail
         case .connectFailed(_, let detail): return detail
         case .setupFailed(let detail): return detail
         case .connectionError(let detail): return detail

@@ -27,21 +27,6 @@ final class SessionHandler {
         self.record = record
         self.machine = SessionStateMachine(acceptedMethods: settings.acceptedMethods, checksIdent: settings.ident != .off)
     }
-
-    /// What an asynchronous completion brought, to be used by its action or closed.
-    private enum Completion {
-        case channel(any Channel)
-        case listener(BindListener)
-        case association(UDPAssociation)
-
-        func discard() {
-            switch self {
-            case .channel(let channel): channel.close(promise: nil)
-            case .listener(let listener): listener.close()
-            case .association(let association): association.close()
-            }
-        }
-    }
 }
 
 extension SessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -109,7 +94,7 @@ extension SessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 // MARK: Carrying out actions
 
 extension SessionHandler {
-    private func perform(_ action: SessionStateMachine.Action, completion: Completion? = nil) {
+    private func perform(_ action: SessionStateMachine.Action, completion: SessionResource? = nil) {
         switch action {
         case .none:
             completion?.discard()
@@ -234,100 +219,88 @@ extension SessionHandler {
 // MARK: The steps of a request
 
 extension SessionHandler {
+    /// A step finished: its completion goes to the state machine, what it brought to the action.
+    private func deliver(_ result: SessionStepResult) {
+        let action = self.machine.completed(result.completion)
+        if let peer = result.peer, action != .none {
+            self.record.connectedAddress = peer
+        }
+        self.perform(action, completion: result.resource)
+    }
+
     private func authenticate(_ credentials: SOCKS5UsernamePasswordRequest) {
         guard let context = self.context, let users = self.settings.users else {
-            self.perform(self.machine.authenticationFinished(.rejected(.notAllowedByRuleset, .authenticationFailed)))
+            self.deliver(SessionStepResult(.authenticationFinished(.rejected(.notAllowedByRuleset, .authenticationFailed))))
             return
         }
         PasswordAuthenticator(users: users).authenticate(.usernamePassword(credentials), on: context.eventLoop)
             .assumeIsolated()
-            .whenSuccess { outcome in
-                self.perform(self.machine.authenticationFinished(outcome))
-            }
+            .whenSuccess { self.deliver(SessionStepResult(.authenticationFinished($0))) }
     }
 
     private func checkIdent(_ request: SOCKSClientRequest) {
         guard let context = self.context, let client = context.channel.remoteAddress, let server = context.channel.localAddress else {
-            self.perform(self.machine.identFinished(.rejected(.identdUnreachable, .refused(.identdUnreachable))))
+            self.deliver(SessionStepResult(.identFinished(.rejected(.identdUnreachable, .refused(.identdUnreachable)))))
             return
         }
         let ident = IdentAuthenticator(mode: self.settings.ident, port: self.settings.identPort, timeout: self.settings.identTimeout)
         ident.authenticate(.ident(request, client: client, server: server), on: context.eventLoop)
             .assumeIsolated()
             .whenSuccess { outcome in
-                let action = self.machine.identFinished(outcome)
+                let action = self.machine.completed(.identFinished(outcome))
                 if case .admit = action, case .accepted(let user?) = outcome {
-                    self.record.user = user
+                    self.record.user = user  // a confirmed USERID is the session's user for rules and limits
                 }
                 self.perform(action)
             }
     }
 
     private func admit(_ request: SOCKSClientRequest) {
+        guard let channel = self.context?.channel else { return }
         let client = self.record.clientAddress.map { SOCKSEndpoint($0).host } ?? .unspecifiedIPv4
         switch RequestAdmission.decide(request, client: client, user: self.record.user, settings: self.settings) {
         case .denied(let reason):
-            self.record.rule = .denied(reason)
             self.perform(self.machine.admissionDecided(.refused(.notAllowedByRuleset, .denied(reason))))
         case .admitted(let terms):
-            if let rule = terms.rule {
-                self.record.rule = rule
-            }
+            self.record.rule = terms.rule
             self.settings = terms.settings
-            if let limit = self.countSession() {
-                self.perform(self.machine.admissionDecided(.refused(.generalFailure, .limitReached(limit))))
-                return
-            }
             self.policy = terms.policy
-            self.perform(self.machine.admissionDecided(.admitted))
+            let limit = self.settings.shared.sessions.count(
+                channel,
+                client: self.record.clientAddress?.ipAddress ?? "-",
+                user: self.record.user,
+                maximum: self.settings.maxSessions,
+                limits: self.settings.limits
+            )
+            if let limit {
+                self.perform(self.machine.admissionDecided(.refused(.generalFailure, .limitReached(limit))))
+            } else {
+                self.perform(self.machine.admissionDecided(.admitted))
+            }
         }
-    }
-
-    /// Counts the session against the total, per-client and per-user limits until its client connection
-    /// closes; returns the limit it would pass instead (and counts nothing).
-    private func countSession() -> String? {
-        let limits = self.settings.limits
-        guard self.settings.maxSessions != nil || limits.sessionsPerClient != nil || limits.sessionsPerUser != nil,
-            let channel = self.context?.channel
-        else {
-            // No session limit: no lock and no close callback per session. (A limit set by a reload counts
-            // the sessions admitted after it.)
-            return nil
-        }
-        let client = self.record.clientAddress?.ipAddress ?? "-"
-        let user = self.record.user
-        let sessions = self.settings.shared.sessions
-        if let limit = sessions.admit(client: client, user: user, maximum: self.settings.maxSessions, limits: limits) {
-            return limit
-        }
-        channel.closeFuture.whenComplete { _ in
-            sessions.release(client: client, user: user)
-        }
-        return nil
     }
 
     private func connect(to destination: SOCKSEndpoint) {
         guard let eventLoop = self.context?.eventLoop else { return }
-        self.settings.dialer.dial(destination, on: eventLoop, timeout: self.settings.connectTimeout, policy: self.policy)
-            .hop(to: eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let target):
-                    let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified
-                    self.perform(self.machine.dialSucceeded(bound: bound), completion: .channel(target))
-                case .failure(let error):
-                    let cause = SOCKSFailureCause(connectError: error)
-                    let action = self.machine.dialFailed(cause, failure: .connectFailed(cause, detail: "\(error)"))
-                    if action != .none {
-                        self.settings.logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(error)"])
-                        if let denied = error as? DestinationDenied {
-                            self.record.rule = .denied(denied.reason)
-                        }
-                    }
-                    self.perform(action)
-                }
+        DialStep.run(destination, settings: self.settings, policy: self.policy, on: eventLoop, then: self.deliver)
+    }
+
+    private func openBindListener(expecting destination: SOCKSEndpoint) {
+        guard let context = self.context else { return }
+        BindStep.run(expecting: destination, clientReached: context.channel.localAddress, policy: self.policy, on: context.eventLoop) { result in
+            if case .bindListening = result.completion {} else {
+                self.bindListener = nil  // a peer came: the listener closed itself on its one connection
             }
+            self.deliver(result)
+        }
+    }
+
+    private func openAssociation(declared: SOCKSEndpoint) {
+        guard let context = self.context, let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
+            self.deliver(SessionStepResult(.setupFailed(.generalFailure, .refused(.generalFailure))))
+            return
+        }
+        AssociationStep.run(declared: declared, client: client, local: local, settings: self.settings, policy: self.policy, on: context.eventLoop, then: self.deliver)
     }
 
     private func startRelay(to target: any Channel, reply: SOCKSServerMessage, handover: SessionStateMachine.Handover) {
@@ -348,78 +321,6 @@ extension SessionHandler {
         }
         self.handover = handover
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    private func openBindListener(expecting destination: SOCKSEndpoint) {
-        guard let context = self.context else { return }
-        BindListener.open(
-            expecting: destination,
-            clientReached: context.channel.localAddress,
-            on: context.eventLoop,
-            onPeer: { result in self.bindPeerArrived(result) }
-        )
-        .assumeIsolated()
-        .whenComplete { result in
-            switch result {
-            case .success(let listener):
-                guard let local = listener.localAddress else {
-                    listener.close()
-                    self.perform(self.machine.setupFailed(.generalFailure, failure: .setupFailed(detail: "BIND listener has no address")))
-                    return
-                }
-                self.perform(self.machine.bindListening(bound: SOCKSEndpoint(local)), completion: .listener(listener))
-            case .failure(let error):
-                let failure = error as? BindListener.BindFailure
-                self.perform(self.machine.setupFailed(failure?.cause ?? .generalFailure, failure: failure?.failure ?? .setupFailed(detail: "\(error)")))
-            }
-        }
-    }
-
-    private func bindPeerArrived(_ result: Result<any Channel, BindListener.BindFailure>) {
-        self.bindListener = nil
-        switch result {
-        case .success(let peer):
-            if let address = peer.remoteAddress, let reason = self.policy.denial(of: address) {
-                let action = self.machine.bindPeerRefused(.notAllowedByRuleset, failure: .denied(reason))
-                if action != .none {
-                    self.record.connectedAddress = address
-                    self.record.rule = .denied(reason)
-                }
-                peer.close(promise: nil)
-                self.perform(action)
-                return
-            }
-            let bound = peer.remoteAddress.map(SOCKSEndpoint.init) ?? .unspecified
-            self.perform(self.machine.bindPeerArrived(bound), completion: .channel(peer))
-        case .failure(let failure):
-            self.perform(self.machine.bindPeerRefused(failure.cause, failure: failure.failure))
-        }
-    }
-
-    /// UDP ASSOCIATE: opens the association's client socket on the address the client reached us on; the
-    /// reply names that address (or the advertised one) and the socket's port.
-    private func openAssociation(declared: SOCKSEndpoint) {
-        guard let context = self.context, let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
-            self.perform(self.machine.setupFailed(.generalFailure, failure: .refused(.generalFailure)))
-            return
-        }
-        let advertised = self.settings.udpAdvertise ?? local
-        UDPAssociation.open(on: context.eventLoop, client: client, declared: declared, localAddress: local, policy: self.policy)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let association):
-                    guard let port = association.boundPort else {
-                        association.close()
-                        self.perform(self.machine.setupFailed(.generalFailure, failure: .setupFailed(detail: "UDP socket has no port")))
-                        return
-                    }
-                    let bound = SOCKSEndpoint(host: SOCKSEndpoint(advertised).host, port: UInt16(clamping: port))
-                    self.perform(self.machine.associationOpened(bound: bound), completion: .association(association))
-                case .failure(let error):
-                    self.perform(self.machine.setupFailed(.generalFailure, failure: .setupFailed(detail: "\(error)")))
-                }
-            }
     }
 
     private func startAssociation(_ association: UDPAssociation, reply: SOCKSServerMessage, resumeRead: Bool) {

@@ -27,9 +27,12 @@ final class SessionRecord {
 
     /// Keeps `failure` unless the session has already failed: the first cause is the one that explains the
     /// end (a deadline that answers a slow dial, not the dial error that may follow).
+    /// A denial also names what denied it in `rule`, in place of the rule that admitted the request.
     func recordFailure(_ failure: SessionFailure) {
-        if self.failure == nil {
-            self.failure = failure
+        guard self.failure == nil else { return }
+        self.failure = failure
+        if let reason = failure.denial {
+            self.rule = .denied(reason)
         }
     }
 

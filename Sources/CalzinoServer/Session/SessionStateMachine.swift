@@ -245,6 +245,21 @@ extension SessionStateMachine {
 // MARK: Completions
 
 extension SessionStateMachine {
+    /// A step finished; one entry for every kind of completion.
+    mutating func completed(_ completion: SessionCompletion) -> Action {
+        switch completion {
+        case .authenticationFinished(let outcome): return self.authenticationFinished(outcome)
+        case .identFinished(let outcome): return self.identFinished(outcome)
+        case .dialSucceeded(let bound): return self.dialSucceeded(bound: bound)
+        case .dialFailed(let cause, let failure): return self.dialFailed(cause, failure: failure)
+        case .bindListening(let bound): return self.bindListening(bound: bound)
+        case .bindPeerArrived(let peer): return self.bindPeerArrived(peer)
+        case .bindPeerRefused(let cause, let failure): return self.bindPeerRefused(cause, failure: failure)
+        case .associationOpened(let bound): return self.associationOpened(bound: bound)
+        case .setupFailed(let cause, let failure): return self.setupFailed(cause, failure: failure)
+        }
+    }
+
     /// RFC 1929: the check of the credentials finished.
     mutating func authenticationFinished(_ outcome: AuthenticationOutcome) -> Action {
         guard case .handshaking(authenticating: true) = self.state else {

@@ -1,0 +1,45 @@
+import CalzinoPolicy
+import NIOCore
+import SOCKSCore
+
+/// BIND's step: opens the listener (`BindListener`), reports it, then reports the peer that connects, after
+/// the session's destination policy has looked at it.
+enum BindStep {
+    static func run(
+        expecting destination: SOCKSEndpoint,
+        clientReached local: SocketAddress?,
+        policy: DestinationPolicy,
+        on eventLoop: any EventLoop,
+        then deliver: @escaping (SessionStepResult) -> Void
+    ) {
+        let onPeer: BindListener.PeerHandler = { result in
+            switch result {
+            case .success(let peer):
+                if let address = peer.remoteAddress, let reason = policy.denial(of: address) {
+                    var refused = SessionStepResult(.bindPeerRefused(.notAllowedByRuleset, .denied(reason)), .channel(peer))
+                    refused.peer = address
+                    deliver(refused)
+                } else {
+                    deliver(SessionStepResult(.bindPeerArrived(peer.remoteAddress.map(SOCKSEndpoint.init) ?? .unspecified), .channel(peer)))
+                }
+            case .failure(let failure):
+                deliver(SessionStepResult(.bindPeerRefused(failure.cause, failure.failure)))
+            }
+        }
+        BindListener.open(expecting: destination, clientReached: local, on: eventLoop, onPeer: onPeer)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let listener):
+                    guard let bound = listener.localAddress else {
+                        deliver(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "BIND listener has no address")), .listener(listener)))
+                        return
+                    }
+                    deliver(SessionStepResult(.bindListening(bound: SOCKSEndpoint(bound)), .listener(listener)))
+                case .failure(let error):
+                    let failure = error as? BindListener.BindFailure
+                    deliver(SessionStepResult(.setupFailed(failure?.cause ?? .generalFailure, failure?.failure ?? .setupFailed(detail: "\(error)"))))
+                }
+            }
+    }
+}

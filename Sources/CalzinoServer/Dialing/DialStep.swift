@@ -1,0 +1,37 @@
+import CalzinoPolicy
+import NIOCore
+import SOCKSCore
+
+/// CONNECT's step: dials the destination under the session's connect timeout and policy, and reports the
+/// outcome as the state machine needs it (the outbound channel's local address is the reply's BND).
+enum DialStep {
+    static func run(
+        _ destination: SOCKSEndpoint,
+        settings: SessionSettings,
+        policy: DestinationPolicy,
+        on eventLoop: any EventLoop,
+        then deliver: @escaping (SessionStepResult) -> Void
+    ) {
+        let logger = settings.logger
+        settings.dialer.dial(destination, on: eventLoop, timeout: settings.connectTimeout, policy: policy)
+            .hop(to: eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let target):
+                    let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified
+                    deliver(SessionStepResult(.dialSucceeded(bound: bound), .channel(target)))
+                case .failure(let error):
+                    logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(error)"])
+                    let cause = SOCKSFailureCause(connectError: error)
+                    let failure: SessionFailure
+                    if let denied = error as? DestinationDenied {
+                        failure = .destinationDenied(denied.reason, detail: denied.description)
+                    } else {
+                        failure = .connectFailed(cause, detail: "\(error)")
+                    }
+                    deliver(SessionStepResult(.dialFailed(cause, failure)))
+                }
+            }
+    }
+}

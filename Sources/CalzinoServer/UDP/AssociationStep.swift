@@ -1,0 +1,35 @@
+import CalzinoPolicy
+import NIOCore
+import SOCKSCore
+
+/// UDP ASSOCIATE's step: opens the association's client socket on the address the client reached the
+/// server on, and reports the address the reply names: that address (or the advertised one) and the
+/// socket's port.
+enum AssociationStep {
+    static func run(
+        declared: SOCKSEndpoint,
+        client: SocketAddress,
+        local: SocketAddress,
+        settings: SessionSettings,
+        policy: DestinationPolicy,
+        on eventLoop: any EventLoop,
+        then deliver: @escaping (SessionStepResult) -> Void
+    ) {
+        let advertised = settings.udpAdvertise ?? local
+        UDPAssociation.open(on: eventLoop, client: client, declared: declared, localAddress: local, policy: policy)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let association):
+                    guard let port = association.boundPort else {
+                        deliver(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "UDP socket has no port")), .association(association)))
+                        return
+                    }
+                    let bound = SOCKSEndpoint(host: SOCKSEndpoint(advertised).host, port: UInt16(clamping: port))
+                    deliver(SessionStepResult(.associationOpened(bound: bound), .association(association)))
+                case .failure(let error):
+                    deliver(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "\(error)"))))
+                }
+            }
+    }
+}
