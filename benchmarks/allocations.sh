@@ -3,17 +3,20 @@
 # megabyte, with an LD_PRELOAD counter (benchmarks/malloc-count) around `calzino bench` runs. Only the
 # server's allocations count: the load generator is another process.
 #
-# usage: benchmarks/allocations.sh
+# usage: benchmarks/allocations.sh [SERVER_BINARY]
+#   SERVER_BINARY: the calzino to measure (default: this tree's release build); the load comes from this
+#   tree's build either way, so that two servers are measured with one generator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product calzino >/dev/null
 bin=.build/release/calzino
+server_bin="${1:-$bin}"
 work=$(mktemp -d /tmp/calzino-allocations.XXXXXX)
 gcc -O2 -shared -fPIC -o "$work/libmalloc_count.so" benchmarks/malloc-count/malloc_count.c -ldl
 
 port=21090
 MALLOC_COUNT_FILE="$work/count" LD_PRELOAD="$work/libmalloc_count.so" \
-    "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning &
+    "$server_bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 sleep 1

@@ -10,7 +10,7 @@ enum BindStep {
         clientReached local: SocketAddress?,
         policy: DestinationPolicy,
         on eventLoop: any EventLoop,
-        then deliver: @escaping (SessionStepResult) -> Void
+        reportingTo receiver: any SessionStepReceiver
     ) {
         let onPeer: BindListener.PeerHandler = { result in
             switch result {
@@ -18,12 +18,12 @@ enum BindStep {
                 if let address = peer.remoteAddress, let reason = policy.denial(of: address) {
                     var refused = SessionStepResult(.bindPeerRefused(.notAllowedByRuleset, .denied(reason)), .channel(peer))
                     refused.peer = address
-                    deliver(refused)
+                    receiver.stepFinished(refused)
                 } else {
-                    deliver(SessionStepResult(.bindPeerArrived(peer.remoteAddress.map(SOCKSEndpoint.init) ?? .unspecified), .channel(peer)))
+                    receiver.stepFinished(SessionStepResult(.bindPeerArrived(peer.remoteAddress.map(SOCKSEndpoint.init) ?? .unspecified), .channel(peer)))
                 }
             case .failure(let failure):
-                deliver(SessionStepResult(.bindPeerRefused(failure.cause, failure.failure)))
+                receiver.stepFinished(SessionStepResult(.bindPeerRefused(failure.cause, failure.failure)))
             }
         }
         BindListener.open(expecting: destination, clientReached: local, on: eventLoop, onPeer: onPeer)
@@ -32,13 +32,13 @@ enum BindStep {
                 switch result {
                 case .success(let listener):
                     guard let bound = listener.localAddress else {
-                        deliver(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "BIND listener has no address")), .listener(listener)))
+                        receiver.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "BIND listener has no address")), .listener(listener)))
                         return
                     }
-                    deliver(SessionStepResult(.bindListening(bound: SOCKSEndpoint(bound)), .listener(listener)))
+                    receiver.stepFinished(SessionStepResult(.bindListening(bound: SOCKSEndpoint(bound)), .listener(listener)))
                 case .failure(let error):
                     let failure = error as? BindListener.BindFailure
-                    deliver(SessionStepResult(.setupFailed(failure?.cause ?? .generalFailure, failure?.failure ?? .setupFailed(detail: "\(error)"))))
+                    receiver.stepFinished(SessionStepResult(.setupFailed(failure?.cause ?? .generalFailure, failure?.failure ?? .setupFailed(detail: "\(error)"))))
                 }
             }
     }

@@ -10,7 +10,7 @@ enum DialStep {
         settings: SessionSettings,
         policy: DestinationPolicy,
         on eventLoop: any EventLoop,
-        then deliver: @escaping (SessionStepResult) -> Void
+        reportingTo receiver: any SessionStepReceiver
     ) {
         let logger = settings.logger
         settings.dialer.dial(destination, on: eventLoop, timeout: settings.connectTimeout, policy: policy)
@@ -20,7 +20,7 @@ enum DialStep {
                 switch result {
                 case .success(let target):
                     let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified
-                    deliver(SessionStepResult(.dialSucceeded(bound: bound), .channel(target)))
+                    receiver.stepFinished(SessionStepResult(.dialSucceeded(bound: bound), .channel(target)))
                 case .failure(let error):
                     logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(error)"])
                     let cause = SOCKSFailureCause(connectError: error)
@@ -30,7 +30,7 @@ enum DialStep {
                     } else {
                         failure = .connectFailed(cause, detail: "\(error)")
                     }
-                    deliver(SessionStepResult(.dialFailed(cause, failure)))
+                    receiver.stepFinished(SessionStepResult(.dialFailed(cause, failure)))
                 }
             }
     }

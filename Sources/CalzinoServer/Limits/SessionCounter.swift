@@ -53,10 +53,11 @@ extension SessionCounter {
     /// Counts the session of `channel` against the configured limits until the channel closes; returns the
     /// limit it would pass instead (and counts nothing). Without a session limit: no lock and no close
     /// callback per session (a limit set by a reload counts the sessions admitted after it).
-    func count(_ channel: any Channel, client: String, user: String?, maximum: Int?, limits: SessionLimits) -> String? {
+    func count(_ channel: any Channel, client address: SocketAddress?, user: String?, maximum: Int?, limits: SessionLimits) -> String? {
         guard maximum != nil || limits.sessionsPerClient != nil || limits.sessionsPerUser != nil else {
             return nil
         }
+        let client = address?.ipAddress ?? "-"  // after the guard: formatting the address allocates
         if let limit = self.admit(client: client, user: user, maximum: maximum, limits: limits) {
             return limit
         }

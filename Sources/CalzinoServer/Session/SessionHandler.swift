@@ -9,18 +9,18 @@ import SOCKSCore
 /// `RelayWiring`). On the hand-over it leaves the pipeline, passing on the bytes the client sent behind its
 /// request, then a pending EOF, then a held read.
 final class SessionHandler {
-    private var machine: SessionStateMachine
-    private var context: ChannelHandlerContext?
+    var machine: SessionStateMachine
+    var context: ChannelHandlerContext?
     /// The deadline in force: the handshake's, then the BIND peer's, or the linger after a failure reply.
     private var deadline: NIOScheduledCallback?
-    private var bindListener: BindListener?
-    private var association: UDPAssociation?
-    private var handover: SessionStateMachine.Handover?
+    var bindListener: BindListener?
+    var association: UDPAssociation?
+    var handover: SessionStateMachine.Handover?
     /// The listener's settings, with the deciding rule's overrides once the request is admitted.
-    private var settings: SessionSettings
+    var settings: SessionSettings
     /// What the request's destinations (each resolved address, the BIND peer, each datagram) must pass.
-    private var policy: DestinationPolicy = .allowAll
-    private let record: SessionRecord
+    var policy: DestinationPolicy = .allowAll
+    let record: SessionRecord
 
     init(settings: SessionSettings, record: SessionRecord) {
         self.settings = settings
@@ -94,7 +94,7 @@ extension SessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 // MARK: Carrying out actions
 
 extension SessionHandler {
-    private func perform(_ action: SessionStateMachine.Action, completion: SessionResource? = nil) {
+    func perform(_ action: SessionStateMachine.Action, completion: SessionResource? = nil) {
         switch action {
         case .none:
             completion?.discard()
@@ -160,7 +160,7 @@ extension SessionHandler {
         }
     }
 
-    private func send(_ message: SOCKSServerMessage) {
+    func send(_ message: SOCKSServerMessage) {
         guard let context = self.context else { return }
         var out = context.channel.allocator.buffer(capacity: 24)
         out.writeSOCKSServerMessage(message)
@@ -205,7 +205,7 @@ extension SessionHandler {
         self.deadline = DeadlineCallback.schedule(self, in: delay, on: context.eventLoop)
     }
 
-    private func cancelDeadline() {
+    func cancelDeadline() {
         self.deadline?.cancel()
         self.deadline = nil
     }
@@ -213,127 +213,6 @@ extension SessionHandler {
     private func closeBindListener() {
         self.bindListener?.close()
         self.bindListener = nil
-    }
-}
-
-// MARK: The steps of a request
-
-extension SessionHandler {
-    /// A step finished: its completion goes to the state machine, what it brought to the action.
-    private func deliver(_ result: SessionStepResult) {
-        let action = self.machine.completed(result.completion)
-        if let peer = result.peer, action != .none {
-            self.record.connectedAddress = peer
-        }
-        self.perform(action, completion: result.resource)
-    }
-
-    private func authenticate(_ credentials: SOCKS5UsernamePasswordRequest) {
-        guard let context = self.context, let users = self.settings.users else {
-            self.deliver(SessionStepResult(.authenticationFinished(.rejected(.notAllowedByRuleset, .authenticationFailed))))
-            return
-        }
-        PasswordAuthenticator(users: users).authenticate(.usernamePassword(credentials), on: context.eventLoop)
-            .assumeIsolated()
-            .whenSuccess { self.deliver(SessionStepResult(.authenticationFinished($0))) }
-    }
-
-    private func checkIdent(_ request: SOCKSClientRequest) {
-        guard let context = self.context, let client = context.channel.remoteAddress, let server = context.channel.localAddress else {
-            self.deliver(SessionStepResult(.identFinished(.rejected(.identdUnreachable, .refused(.identdUnreachable)))))
-            return
-        }
-        let ident = IdentAuthenticator(mode: self.settings.ident, port: self.settings.identPort, timeout: self.settings.identTimeout)
-        ident.authenticate(.ident(request, client: client, server: server), on: context.eventLoop)
-            .assumeIsolated()
-            .whenSuccess { outcome in
-                let action = self.machine.completed(.identFinished(outcome))
-                if case .admit = action, case .accepted(let user?) = outcome {
-                    self.record.user = user  // a confirmed USERID is the session's user for rules and limits
-                }
-                self.perform(action)
-            }
-    }
-
-    private func admit(_ request: SOCKSClientRequest) {
-        guard let channel = self.context?.channel else { return }
-        let client = self.record.clientAddress.map { SOCKSEndpoint($0).host } ?? .unspecifiedIPv4
-        switch RequestAdmission.decide(request, client: client, user: self.record.user, settings: self.settings) {
-        case .denied(let reason):
-            self.perform(self.machine.admissionDecided(.refused(.notAllowedByRuleset, .denied(reason))))
-        case .admitted(let terms):
-            self.record.rule = terms.rule
-            self.settings = terms.settings
-            self.policy = terms.policy
-            let limit = self.settings.shared.sessions.count(
-                channel,
-                client: self.record.clientAddress?.ipAddress ?? "-",
-                user: self.record.user,
-                maximum: self.settings.maxSessions,
-                limits: self.settings.limits
-            )
-            if let limit {
-                self.perform(self.machine.admissionDecided(.refused(.generalFailure, .limitReached(limit))))
-            } else {
-                self.perform(self.machine.admissionDecided(.admitted))
-            }
-        }
-    }
-
-    private func connect(to destination: SOCKSEndpoint) {
-        guard let eventLoop = self.context?.eventLoop else { return }
-        DialStep.run(destination, settings: self.settings, policy: self.policy, on: eventLoop, then: self.deliver)
-    }
-
-    private func openBindListener(expecting destination: SOCKSEndpoint) {
-        guard let context = self.context else { return }
-        BindStep.run(expecting: destination, clientReached: context.channel.localAddress, policy: self.policy, on: context.eventLoop) { result in
-            if case .bindListening = result.completion {} else {
-                self.bindListener = nil  // a peer came: the listener closed itself on its one connection
-            }
-            self.deliver(result)
-        }
-    }
-
-    private func openAssociation(declared: SOCKSEndpoint) {
-        guard let context = self.context, let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
-            self.deliver(SessionStepResult(.setupFailed(.generalFailure, .refused(.generalFailure))))
-            return
-        }
-        AssociationStep.run(declared: declared, client: client, local: local, settings: self.settings, policy: self.policy, on: context.eventLoop, then: self.deliver)
-    }
-
-    private func startRelay(to target: any Channel, reply: SOCKSServerMessage, handover: SessionStateMachine.Handover) {
-        guard let context = self.context else {
-            target.close(promise: nil)
-            return
-        }
-        self.cancelDeadline()
-        self.record.reply = reply
-        self.send(reply)
-        do {
-            try RelayWiring.start(client: context, after: self, target: target, settings: self.settings, record: self.record)
-        } catch {
-            self.record.recordFailure(.setupFailed(detail: "\(error)"))
-            target.close(promise: nil)
-            context.close(promise: nil)
-            return
-        }
-        self.handover = handover
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    private func startAssociation(_ association: UDPAssociation, reply: SOCKSServerMessage, resumeRead: Bool) {
-        self.association = association
-        self.record.reply = reply
-        self.cancelDeadline()
-        association.watchIdle(timeout: self.settings.udpIdleTimeout) {
-            self.perform(self.machine.associationIdle())
-        }
-        self.send(reply)
-        if resumeRead {
-            self.context?.read()
-        }
     }
 }
 

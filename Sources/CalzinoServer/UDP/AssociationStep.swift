@@ -13,7 +13,7 @@ enum AssociationStep {
         settings: SessionSettings,
         policy: DestinationPolicy,
         on eventLoop: any EventLoop,
-        then deliver: @escaping (SessionStepResult) -> Void
+        reportingTo receiver: any SessionStepReceiver
     ) {
         let advertised = settings.udpAdvertise ?? local
         UDPAssociation.open(on: eventLoop, client: client, declared: declared, localAddress: local, policy: policy)
@@ -22,13 +22,13 @@ enum AssociationStep {
                 switch result {
                 case .success(let association):
                     guard let port = association.boundPort else {
-                        deliver(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "UDP socket has no port")), .association(association)))
+                        receiver.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "UDP socket has no port")), .association(association)))
                         return
                     }
                     let bound = SOCKSEndpoint(host: SOCKSEndpoint(advertised).host, port: UInt16(clamping: port))
-                    deliver(SessionStepResult(.associationOpened(bound: bound), .association(association)))
+                    receiver.stepFinished(SessionStepResult(.associationOpened(bound: bound), .association(association)))
                 case .failure(let error):
-                    deliver(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "\(error)"))))
+                    receiver.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "\(error)"))))
                 }
             }
     }

@@ -1,0 +1,126 @@
+import CalzinoPolicy
+import NIOCore
+import SOCKSCore
+
+// The steps of a request: each starts a named piece (an authenticator, admission, `DialStep`, `BindStep`,
+// `AssociationStep`) and passes what it reports to the state machine; and the two hand-overs that end the
+// handshake (to the relay, to a UDP association).
+extension SessionHandler: SessionStepReceiver {
+    /// A step finished: its completion goes to the state machine, what it brought to the action.
+    func stepFinished(_ result: SessionStepResult) {
+        switch result.completion {
+        case .bindPeerArrived, .bindPeerRefused:
+            self.bindListener = nil  // a peer came: the listener closed itself on its one connection
+        case .authenticationFinished, .identFinished, .dialSucceeded, .dialFailed, .bindListening, .associationOpened, .setupFailed:
+            break
+        }
+        let action = self.machine.completed(result.completion)
+        if let peer = result.peer, action != .none {
+            self.record.connectedAddress = peer
+        }
+        self.perform(action, completion: result.resource)
+    }
+
+    func authenticate(_ credentials: SOCKS5UsernamePasswordRequest) {
+        guard let context = self.context, let users = self.settings.users else {
+            self.stepFinished(SessionStepResult(.authenticationFinished(.rejected(.notAllowedByRuleset, .authenticationFailed))))
+            return
+        }
+        PasswordAuthenticator(users: users).authenticate(.usernamePassword(credentials), on: context.eventLoop)
+            .assumeIsolated()
+            .whenSuccess { self.stepFinished(SessionStepResult(.authenticationFinished($0))) }
+    }
+
+    func checkIdent(_ request: SOCKSClientRequest) {
+        guard let context = self.context, let client = context.channel.remoteAddress, let server = context.channel.localAddress else {
+            self.stepFinished(SessionStepResult(.identFinished(.rejected(.identdUnreachable, .refused(.identdUnreachable)))))
+            return
+        }
+        let ident = IdentAuthenticator(mode: self.settings.ident, port: self.settings.identPort, timeout: self.settings.identTimeout)
+        ident.authenticate(.ident(request, client: client, server: server), on: context.eventLoop)
+            .assumeIsolated()
+            .whenSuccess { outcome in
+                let action = self.machine.completed(.identFinished(outcome))
+                if case .admit = action, case .accepted(let user?) = outcome {
+                    self.record.user = user  // a confirmed USERID is the session's user for rules and limits
+                }
+                self.perform(action)
+            }
+    }
+
+    func admit(_ request: SOCKSClientRequest) {
+        guard let channel = self.context?.channel else { return }
+        let client = self.record.clientAddress.map { SOCKSEndpoint($0).host } ?? .unspecifiedIPv4
+        switch RequestAdmission.decide(request, client: client, user: self.record.user, settings: self.settings) {
+        case .denied(let reason):
+            self.perform(self.machine.admissionDecided(.refused(.notAllowedByRuleset, .denied(reason))))
+        case .admitted(let terms):
+            self.record.rule = terms.rule
+            self.settings = terms.settings
+            self.policy = terms.policy
+            let limit = self.settings.shared.sessions.count(
+                channel,
+                client: self.record.clientAddress,
+                user: self.record.user,
+                maximum: self.settings.maxSessions,
+                limits: self.settings.limits
+            )
+            if let limit {
+                self.perform(self.machine.admissionDecided(.refused(.generalFailure, .limitReached(limit))))
+            } else {
+                self.perform(self.machine.admissionDecided(.admitted))
+            }
+        }
+    }
+
+    func connect(to destination: SOCKSEndpoint) {
+        guard let eventLoop = self.context?.eventLoop else { return }
+        DialStep.run(destination, settings: self.settings, policy: self.policy, on: eventLoop, reportingTo: self)
+    }
+
+    func openBindListener(expecting destination: SOCKSEndpoint) {
+        guard let context = self.context else { return }
+        BindStep.run(expecting: destination, clientReached: context.channel.localAddress, policy: self.policy, on: context.eventLoop, reportingTo: self)
+    }
+
+    func openAssociation(declared: SOCKSEndpoint) {
+        guard let context = self.context, let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
+            self.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .refused(.generalFailure))))
+            return
+        }
+        AssociationStep.run(declared: declared, client: client, local: local, settings: self.settings, policy: self.policy, on: context.eventLoop, reportingTo: self)
+    }
+
+    func startRelay(to target: any Channel, reply: SOCKSServerMessage, handover: SessionStateMachine.Handover) {
+        guard let context = self.context else {
+            target.close(promise: nil)
+            return
+        }
+        self.cancelDeadline()
+        self.record.reply = reply
+        self.send(reply)
+        do {
+            try RelayWiring.start(client: context, after: self, target: target, settings: self.settings, record: self.record)
+        } catch {
+            self.record.recordFailure(.setupFailed(detail: "\(error)"))
+            target.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        self.handover = handover
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func startAssociation(_ association: UDPAssociation, reply: SOCKSServerMessage, resumeRead: Bool) {
+        self.association = association
+        self.record.reply = reply
+        self.cancelDeadline()
+        association.watchIdle(timeout: self.settings.udpIdleTimeout) {
+            self.perform(self.machine.associationIdle())
+        }
+        self.send(reply)
+        if resumeRead {
+            self.context?.read()
+        }
+    }
+}
