@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SOCKSCore", targets: ["SOCKSCore"]),
         .library(name: "CalzinoServer", targets: ["CalzinoServer"]),
         .library(name: "CalzinoClient", targets: ["CalzinoClient"]),
+        .library(name: "CalzinoConfiguration", targets: ["CalzinoConfiguration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -41,6 +42,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            // The configuration model, the YAML file and the flag merge: the only module that imports Yams.
+            name: "CalzinoConfiguration",
+            dependencies: [
+                "SOCKSCore",
+                "CalzinoPolicy",
+                "CalzinoServer",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -65,7 +76,9 @@ let package = Package(
         .executableTarget(
             name: "calzino",
             dependencies: [
+                "CalzinoPolicy",
                 "CalzinoServer",
+                "CalzinoConfiguration",
                 "CalzinoBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,6 +100,7 @@ let package = Package(
             name: "CalzinoServerTests",
             dependencies: [
                 "CalzinoServer",
+                "CalzinoConfiguration",
                 "CalzinoPolicy",
                 "CalzinoClient",
                 "CalzinoBench",
@@ -112,7 +126,7 @@ if Context.environment["CALZINO_FUZZ"] == "1" {
     let harnesses: [(String, [Target.Dependency])] = [
         ("FuzzHandshake", ["SOCKSCore"]),
         ("FuzzMessages", ["SOCKSCore", "CalzinoServer"]),
-        ("FuzzConfig", ["CalzinoServer"]),
+        ("FuzzConfig", ["CalzinoConfiguration", "CalzinoServer"]),
         ("FuzzRules", ["CalzinoPolicy", "SOCKSCore"]),
     ]
     for (name, dependencies) in harnesses {

@@ -116,7 +116,7 @@ public final class CalzinoServer: Service, Sendable {
     /// Sets the connection capacity from the descriptor limit and `maxConnections`; returns it.
     private func applyCapacity(_ configuration: CalzinoServerConfiguration, descriptors: Int) -> Int {
         let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
-        let capacity = min(configuration.maxConnections ?? fromDescriptors, fromDescriptors)
+        let capacity = min(configuration.limits.maxConnections ?? fromDescriptors, fromDescriptors)
         self.admission.setCapacity(capacity)
         return capacity
     }
@@ -125,12 +125,8 @@ public final class CalzinoServer: Service, Sendable {
     private func settings(forListener address: SocketAddress, _ configuration: CalzinoServerConfiguration) -> SessionSettings {
         let protected = configuration.protectedClasses(forListener: address)
         return SessionSettings(
-            handshakeTimeout: configuration.handshakeTimeout,
-            connectTimeout: configuration.connectTimeout,
-            bindTimeout: configuration.bindTimeout,
+            timeouts: configuration.timeouts,
             udpAdvertise: configuration.udpAdvertise,
-            udpIdleTimeout: configuration.udpIdleTimeout,
-            idleTimeout: configuration.idleTimeout,
             acceptedMethods: configuration.users == nil ? [.noAuthenticationRequired] : [.usernamePassword],
             dialer: configuration.dialer,
             users: configuration.users,
@@ -139,12 +135,8 @@ public final class CalzinoServer: Service, Sendable {
             protectedClasses: protected,
             listenerPolicy: .denying(protected),
             limits: configuration.limits,
-            maxSessions: configuration.maxSessions,
             shared: self.limiters,
-            sessionBandwidth: configuration.limits.sessionBandwidth,
-            userBandwidth: configuration.limits.userBandwidth,
             ident: configuration.ident,
-            identTimeout: configuration.identTimeout,
             identPort: configuration.identPort,
             logger: self.logger,
             accessLogger: self.accessLogger
@@ -156,9 +148,9 @@ public final class CalzinoServer: Service, Sendable {
         await self.closeListeners()
         let open = self.registry.count
         if open > 0 {
-            self.logger.info("draining", metadata: ["sessions": "\(open)", "timeout": "\(self.configuration.drainTimeout)"])
+            self.logger.info("draining", metadata: ["sessions": "\(open)", "timeout": "\(self.configuration.timeouts.drain)"])
         }
-        let left = await self.registry.drain(until: .now() + self.configuration.drainTimeout)
+        let left = await self.registry.drain(until: .now() + self.configuration.timeouts.drain)
         if left > 0 {
             self.logger.notice("drain deadline passed, closing sessions", metadata: ["sessions": "\(left)"])
             self.registry.closeAll()

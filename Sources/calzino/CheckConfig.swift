@@ -1,4 +1,5 @@
 import ArgumentParser
+import CalzinoConfiguration
 import CalzinoServer
 
 struct CheckConfig: ParsableCommand {

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CalzinoPolicy
+import CalzinoConfiguration
 import CalzinoServer
 import Logging
 import NIOCore
@@ -67,14 +69,16 @@ struct ServeFlags: ParsableArguments {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads: must be from 1 to 256")
+        // The same bounds as the file's keys (threads; limits.max-sessions, limits.max-connections).
+        let threads = ServeOptions.threadRange
+        if let value = self.threads, !threads.contains(value) {
+            throw ValidationError("--threads: must be from \(threads.lowerBound) to \(threads.upperBound)")
         }
-        if let maxSessions, maxSessions < 1 {
-            throw ValidationError("--max-sessions: must be at least 1")
-        }
-        if let maxConnections, maxConnections < 1 {
-            throw ValidationError("--max-connections: must be at least 1")
+        let counts = Limits.countRange
+        for (flag, value) in [("--max-sessions", self.maxSessions), ("--max-connections", self.maxConnections)] {
+            if let value, !counts.contains(value) {
+                throw ValidationError("\(flag): must be from \(counts.lowerBound) to \(counts.upperBound)")
+            }
         }
         if let ident, IdentMode(rawValue: ident) == nil {
             throw ValidationError("--ident: '\(ident)' is not one of off, optional, required")
@@ -94,12 +98,13 @@ struct ServeFlags: ParsableArguments {
                 }
             }
         }
-        options.handshakeTimeout = try Self.duration(self.handshakeTimeout, flag: "--handshake-timeout")
-        options.connectTimeout = try Self.duration(self.connectTimeout, flag: "--connect-timeout")
-        options.bindTimeout = try Self.duration(self.bindTimeout, flag: "--bind-timeout")
-        options.udpIdleTimeout = try Self.duration(self.udpIdleTimeout, flag: "--udp-idle-timeout")
-        options.idleTimeout = try Self.duration(self.idleTimeout, flag: "--idle-timeout")
-        options.drainTimeout = try Self.duration(self.drainTimeout, flag: "--drain-timeout")
+        let durations: [(Timeouts.Key, String?)] = [
+            (.handshake, self.handshakeTimeout), (.connect, self.connectTimeout), (.bind, self.bindTimeout),
+            (.udpIdle, self.udpIdleTimeout), (.idle, self.idleTimeout), (.drain, self.drainTimeout),
+        ]
+        for (key, text) in durations {
+            options.timeouts[key] = try Self.duration(text, flag: "--\(key.rawValue)-timeout")
+        }
         if let advertise = self.udpAdvertise {
             guard let address = IPAddressValue.parse(advertise) else {
                 throw ValidationError("--udp-advertise '\(advertise)': not an IP address")
@@ -109,8 +114,8 @@ struct ServeFlags: ParsableArguments {
         options.logLevel = self.logLevel
         options.threads = self.threads
         options.usersFile = self.users
-        options.maxSessions = self.maxSessions
-        options.maxConnections = self.maxConnections
+        options.limits.maxSessions = self.maxSessions
+        options.limits.maxConnections = self.maxConnections
         options.ident = self.ident.flatMap(IdentMode.init(rawValue:))
         // A flag can only turn these on; leaving it out keeps the file's value.
         options.allowOpenProxy = self.allowOpenProxy ? true : nil

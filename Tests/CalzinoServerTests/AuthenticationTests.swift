@@ -1,3 +1,4 @@
+import CalzinoConfiguration
 @testable import CalzinoServer
 import Foundation
 import NIOCore
@@ -32,12 +33,12 @@ struct AuthenticationTests {
         "scrypt$1024$8$1$zz$" + String(repeating: "0", count: 64), "scrypt$1024$8$1$00$00",
     ])
     func malformedHashesAreRefused(text: String) {
-        #expect(throws: ConfigurationValueError.self) { try PasswordHash(encoded: Substring(text)) }
+        #expect(throws: CalzinoServerError.self) { try PasswordHash(encoded: Substring(text)) }
     }
 
     @Test func usersFile() throws {
         let hash = try Self.quickHash("pw").encoded
-        let store = try UserStore.parse("# users\n\nalice:\(hash)\n  bob:\(hash)  \n", file: "users.txt")
+        let store = try UsersFile.parse("# users\n\nalice:\(hash)\n  bob:\(hash)  \n", file: "users.txt")
         #expect(store.count == 2)
         #expect(store.verify(username: Array("alice".utf8), password: Array("pw".utf8)) == "alice")
         #expect(store.verify(username: Array("alice".utf8), password: Array("px".utf8)) == nil)
@@ -51,7 +52,7 @@ struct AuthenticationTests {
     ])
     func usersFileErrorsNameTheLine(text: String, line: Int, problem: String) {
         do {
-            _ = try UserStore.parse(text, file: "users.txt")
+            _ = try UsersFile.parse(text, file: "users.txt")
             Issue.record("parsed")
         } catch let error as ConfigurationFileError {
             #expect(error.file == "users.txt")
@@ -65,7 +66,7 @@ struct AuthenticationTests {
     @Test func duplicateUsersAreAnError() throws {
         let hash = try Self.quickHash("pw").encoded
         #expect(throws: ConfigurationFileError(file: "f", line: 2, problem: "user 'a' appears twice")) {
-            try UserStore.parse("a:\(hash)\na:\(hash)\n", file: "f")
+            try UsersFile.parse("a:\(hash)\na:\(hash)\n", file: "f")
         }
     }
 
@@ -89,7 +90,7 @@ struct AuthenticationTests {
     }
 
     static func serverWithAlice() async throws -> TestServer {
-        let store = try UserStore.parse("alice:\(try Self.quickHash("s3cret").encoded)\n", file: "users")
+        let store = try UsersFile.parse("alice:\(try Self.quickHash("s3cret").encoded)\n", file: "users")
         return try await TestServer.start { $0.users = store }
     }
 

@@ -97,7 +97,7 @@ struct BindIntegrationTests {
     }
 
     @Test func acceptDeadlineFailsTheSecondReply() async throws {
-        let proxy = try await TestServer.start { $0.bindTimeout = .milliseconds(300) }
+        let proxy = try await TestServer.start { $0.timeouts.bind = .milliseconds(300) }
         let port = proxy.port
         let (first, second, closed) = try await onThread { () -> ([UInt8], [UInt8], Bool) in
             let client = try RawSocket(port: port)

@@ -46,6 +46,16 @@ struct ConfigurationCommandTests {
         try? FileManager.default.removeItem(at: bad)
     }
 
+    /// A flag is bounded as its key in the file is: `--max-sessions` takes what `limits.max-sessions` takes.
+    @Test(arguments: [("--max-sessions", "1000001"), ("--max-sessions", "0"), ("--max-connections", "1000001"), ("--threads", "257")])
+    func flagsHaveTheBoundsOfTheirKeys(flag: String, value: String) async throws {
+        let file = try Self.temporaryFile("threads: 2\n")
+        let result = try await ProcessRunner.run([TestPaths.calzino, "check-config", file.path, flag, value])
+        #expect(result.status == 64, "\(flag) \(value) accepted")
+        #expect(result.stderr.contains("\(flag): must be from 1 to"), "\(result.stderr)")
+        try? FileManager.default.removeItem(at: file)
+    }
+
     /// SIGHUP: new sessions get the new rules, an open session goes on, a broken file is refused and the
     /// rules in force stay.
     @Test func sighupReloadsTheRules() async throws {

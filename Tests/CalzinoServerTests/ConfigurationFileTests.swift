@@ -1,4 +1,5 @@
 import CalzinoPolicy
+import CalzinoConfiguration
 import CalzinoServer
 import NIOCore
 import SOCKSCore
@@ -63,15 +64,13 @@ import Testing
         #expect(options.logLevel == "debug" && options.threads == 2)
         #expect(configuration.users?.names == ["alice", "bob"])
         #expect(configuration.allowPrivateDestinations && !configuration.allowOpenProxy)
-        #expect(configuration.handshakeTimeout == .seconds(5) && configuration.connectTimeout == .seconds(3))
-        #expect(configuration.bindTimeout == .seconds(30) && configuration.idleTimeout == .minutes(10))
-        #expect(configuration.udpIdleTimeout == nil && configuration.drainTimeout == .minutes(1))
-        #expect(configuration.identTimeout == .seconds(2) && configuration.ident == .optional && configuration.identPort == 1113)
+        #expect(configuration.timeouts == Timeouts(handshake: .seconds(5), connect: .seconds(3), bind: .seconds(30), idle: .minutes(10), udpIdle: .zero, drain: .minutes(1), ident: .seconds(2)))
+        #expect(configuration.timeouts.udpIdleLimit == nil, "0 disables the UDP idle timeout")
+        #expect(configuration.ident == .optional && configuration.identPort == 1113)
         #expect(configuration.udpAdvertise?.ipAddress == "192.0.2.1")
-        #expect(configuration.maxSessions == 500)
-        #expect(configuration.limits == SessionLimits(
-            sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
-            sessionBandwidth: Bandwidth(up: 1 << 20, down: 10_000_000), userBandwidth: Bandwidth(down: 512 << 10)
+        #expect(configuration.limits == Limits(
+            maxSessions: 500, sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
+            bandwidthPerSession: Bandwidth(up: 1 << 20, down: 10_000_000), bandwidthPerUser: Bandwidth(down: 512 << 10)
         ))
         #expect(configuration.rules.defaultAction == .deny)
         let rules = configuration.rules.rules
@@ -83,7 +82,10 @@ import Testing
         #expect(staff.destinationNames?.map(\.description) == ["*.example.com", "intranet"])
         #expect(staff.destinationAddresses?.map(\.description) == ["10.0.0.0/8", "private"])
         #expect(staff.destinationPorts?.map(\.description) == ["80", "443", "8000-8999"])
-        #expect(staff.overrides == RuleOverrides(connectTimeout: .seconds(2), idleTimeout: .minutes(5), sessionBandwidth: Bandwidth(up: 64 << 10), userBandwidth: Bandwidth(down: 2 << 20)))
+        #expect(staff.overrides == RuleOverrides(
+            timeouts: [.connect: .seconds(2), .idle: .minutes(5)],
+            limits: Limits(bandwidthPerSession: Bandwidth(up: 64 << 10), bandwidthPerUser: Bandwidth(down: 2 << 20))
+        ))
         // The report of check-config reads back as a configuration with the same rules.
         let report = EffectiveConfiguration.describe(options, configuration)
         #expect(report.contains("name: \"staff-web\"") && report.contains("users: alice, bob"))
@@ -108,13 +110,20 @@ import Testing
         #expect(configuration.rules.isEmpty && configuration.users == nil)
     }
 
+    /// Rules may name listeners and groups written after them.
+    @Test func referencesResolveWhateverTheOrderOfKeys() throws {
+        let text = "rules:\n  - {action: allow, listeners: [lan], groups: [staff]}\nlisten:\n  - {address: \"127.0.0.1:1\", name: lan}\ngroups: {staff: [alice]}\n"
+        let rules = try ServeOptions.parse(text, file: "f.yaml").rules
+        #expect(rules.first?.listeners == ["lan"] && rules.first?.users == ["alice"])
+    }
+
     @Test func flagsOverrideTheFile() throws {
         let file = try ServeOptions.parse("timeouts: {connect: 3s, idle: 1m}\nlisten: [127.0.0.1:2000]\n", file: "f.yaml")
         var flags = ServeOptions()
-        flags.connectTimeout = .seconds(7)
+        flags.timeouts[.connect] = .seconds(7)
         let merged = try file.merging(flags).makeConfiguration()
-        #expect(merged.connectTimeout == .seconds(7))
-        #expect(merged.idleTimeout == .minutes(1))
+        #expect(merged.timeouts.connect == .seconds(7))
+        #expect(merged.timeouts.idle == .minutes(1))
         #expect(merged.listeners.map(\.port) == [2000])
     }
 
@@ -153,6 +162,9 @@ import Testing
         ("rules:\n  - action: allow\n    colour: red\n", 3, "unknown key 'rules[1].colour'"),
         ("rules:\n  - {name: a, action: allow}\n  - {name: a, action: deny}\n", 3, "rule name 'a' is used twice"),
         ("listen: [127.0.0.1:1]\nrules:\n  - action: allow\n    listeners: [wan]\n", 4, "no listener is named or listens on 'wan'"),
+        // References are checked once the whole file is read, whatever the order of its keys.
+        ("rules:\n  - action: allow\n    listeners: [wan]\nlisten: [127.0.0.1:1]\n", 3, "no listener is named or listens on 'wan'"),
+        ("rules:\n  - action: allow\n    groups: [staff]\ngroups: {admins: [alice]}\n", 3, "no group 'staff'"),
         ("rules:\n  - action: allow\n    timeouts: {handshake: 1s}\n", 3, "unknown key 'rules[1].timeouts.handshake'"),
         ("listen: [\"0.0.0.0:1080\"]\n", 1, "would be an open proxy"),
         ("users-file: /nonexistent/users.txt\n", 1, "users-file: /nonexistent/users.txt: cannot be read"),

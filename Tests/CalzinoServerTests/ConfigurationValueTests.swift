@@ -1,3 +1,4 @@
+import CalzinoConfiguration
 import CalzinoServer
 import NIOCore
 import SOCKSCore

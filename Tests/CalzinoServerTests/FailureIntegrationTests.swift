@@ -64,7 +64,7 @@ struct FailureIntegrationTests {
 
     @Test func connectTimeoutIs04() async throws {
         let proxy = try await TestServer.start {
-            $0.connectTimeout = .milliseconds(200)
+            $0.timeouts.connect = .milliseconds(200)
             $0.dialer = DirectDialer(resolver: { StaticResolver(eventLoop: $0, table: [:], hanging: ["slow.test"]) })
         }
         let (reply, closed) = try await Self.socks5Exchange(port: proxy.port, request: Array(Wire.socks5ConnectName("slow.test", port: 80).dropFirst(3)))
@@ -167,7 +167,7 @@ struct FailureIntegrationTests {
 
     @Test(arguments: [[5] as [UInt8], [5, 1, 0, 5, 1, 0, 3, 20, 0x61], [4, 1, 0, 80, 127, 0, 0, 1, 0x41]])
     func handshakeDeadlineClosesASilentClient(partial: [UInt8]) async throws {
-        let proxy = try await TestServer.start { $0.handshakeTimeout = .milliseconds(300) }
+        let proxy = try await TestServer.start { $0.timeouts.handshake = .milliseconds(300) }
         let port = proxy.port
         let closed = try await onThread {
             let socket = try RawSocket(port: port)
@@ -185,8 +185,8 @@ struct FailureIntegrationTests {
         let target = try await TestTarget.start(.echo)
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
         let proxy = try await TestServer.start {
-            $0.connectTimeout = .seconds(30)
-            $0.handshakeTimeout = .seconds(30)
+            $0.timeouts.connect = .seconds(30)
+            $0.timeouts.handshake = .seconds(30)
             $0.dialer = DirectDialer(resolver: { StaticResolver(eventLoop: $0, table: ["fast.test": [loopback]], hanging: ["slow.test"]) })
         }
         let port = proxy.port, targetPort = target.port
@@ -237,7 +237,7 @@ extension FailureIntegrationTests {
     /// Beyond the connection capacity a connection is closed at once; a slot that frees up is used again.
     @Test(.timeLimit(.minutes(1))) func sessionCapacityRefusesCleanly() async throws {
         let target = try await TestTarget.start(.echo)
-        let proxy = try await TestServer.start { $0.maxConnections = 3 }
+        let proxy = try await TestServer.start { $0.limits.maxConnections = 3 }
         let port = proxy.port, targetPort = target.port
         let tunnels = try await onThread {
             try (0..<3).map { _ in try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }

@@ -35,18 +35,14 @@ import Testing
 
     static func makeChannel(dialer: any SOCKSDialer, handshakeTimeout: TimeAmount = .seconds(10), closes: CloseRecorder? = nil) throws -> (EmbeddedChannel, RelayHandlerTests.ReadCounter) {
         let settings = SessionSettings(
-            handshakeTimeout: handshakeTimeout,
-            connectTimeout: .seconds(10),
-            bindTimeout: .seconds(10),
+            timeouts: Timeouts(handshake: handshakeTimeout, connect: .seconds(10), bind: .seconds(10), idle: .zero, udpIdle: .zero),
             udpAdvertise: nil,
-            udpIdleTimeout: nil,
-            idleTimeout: nil,
             acceptedMethods: [.noAuthenticationRequired],
             dialer: dialer,
             listenerName: "test",
             rules: AccessRules(),
             protectedClasses: [],
-            limits: SessionLimits(),
+            limits: Limits(),
             shared: SharedLimiters(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -30,7 +30,7 @@ struct LimitsTests {
     @Test func sessionsPerClientAndInTotal() async throws {
         let target = try await TestTarget.start(.echo)
         let perClient = try await TestServer.start { $0.limits.sessionsPerClient = 2 }
-        let total = try await TestServer.start { $0.maxSessions = 1 }
+        let total = try await TestServer.start { $0.limits.maxSessions = 1 }
         let perClientPort = perClient.port, totalPort = total.port, targetPort = target.port
         let (third, afterClose, socks4) = try await onThread { () -> (UInt8, UInt8, UInt8) in
             let first = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
@@ -169,7 +169,7 @@ struct LimitsTests {
         let hash = try AuthenticationTests.quickHash("pw")
         let proxy = try await TestServer.start {
             $0.users = UserStore(users: ["alice": hash])
-            $0.limits.userBandwidth = Bandwidth(down: 1 << 20)
+            $0.limits.bandwidthPerUser = Bandwidth(down: 1 << 20)
         }
         let port = proxy.port, targetPort = target.port
         async let first = onThread { try Self.download(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }

@@ -180,7 +180,7 @@ struct RelayIntegrationTests {
 extension RelayIntegrationTests {
     @Test func idleTimeoutClosesAQuietSession() async throws {
         let target = try await TestTarget.start(.echo)
-        let proxy = try await TestServer.start { $0.idleTimeout = .milliseconds(400) }
+        let proxy = try await TestServer.start { $0.timeouts.idle = .milliseconds(400) }
         let port = proxy.port, targetPort = target.port
         let (echo, closed) = try await onThread {
             let socket = try RawSocket(port: port)

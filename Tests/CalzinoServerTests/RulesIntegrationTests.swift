@@ -1,4 +1,5 @@
 import CalzinoPolicy
+import CalzinoConfiguration
 @testable import CalzinoServer
 import NIOCore
 import NIOPosix
@@ -169,7 +170,7 @@ struct RulesIntegrationTests {
     /// SOCKS4 has no password: a listener with users refuses it unless a rule names the version.
     @Test func socks4OnAListenerWithUsersNeedsARule() async throws {
         let target = try await TestTarget.start(.echo)
-        let users = try UserStore.parse("alice:\(try PasswordHash.make(password: "secret").encoded)\n", file: "users")
+        let users = try UsersFile.parse("alice:\(try PasswordHash.make(password: "secret").encoded)\n", file: "users")
         let admitting = try Self.rules("rules:\n  - {name: old-clients, action: allow, versions: [socks4], clients: [127.0.0.1]}\n")
         let strict = try await TestServer.start { $0.users = users }
         let admitted = try await TestServer.start {

@@ -31,7 +31,7 @@ struct SafeDefaultsTests {
         #expect(configuration.protectedClasses(forListener: lan) == DestinationPolicy.protectedClasses)
         #expect(!DestinationPolicy.networkFacing.permits(try SocketAddress(ipAddress: "10.0.0.1", port: 80)))
         #expect(DestinationPolicy.networkFacing.permits(try SocketAddress(ipAddress: "8.8.8.8", port: 80)))
-        #expect(throws: ConfigurationValueError.self) { try configuration.validate() }
+        #expect(throws: CalzinoServerError.self) { try configuration.validate() }
         var open = configuration
         open.allowOpenProxy = true
         #expect(throws: Never.self) { try open.validate() }

@@ -135,7 +135,7 @@ struct UDPIntegrationTests {
     }
 
     @Test func idleAssociationsEnd() async throws {
-        let proxy = try await TestServer.start { $0.udpIdleTimeout = .milliseconds(300) }
+        let proxy = try await TestServer.start { $0.timeouts.udpIdle = .milliseconds(300) }
         let proxyPort = proxy.port
         let closed = try await onThread {
             let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort)

@@ -1,3 +1,4 @@
+import CalzinoConfiguration
 import CalzinoServer
 
 // The configuration file parser (YAML, then every key, the rules among them) on arbitrary text. It must

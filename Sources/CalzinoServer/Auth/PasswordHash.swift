@@ -63,19 +63,19 @@ public struct PasswordHash: Hashable, Sendable {
     public init(encoded text: Substring) throws {
         let fields = text.split(separator: "$", omittingEmptySubsequences: false)
         guard fields.count == 6, fields[0] == "scrypt" else {
-            throw ConfigurationValueError(value: "<hash>", problem: "expected scrypt$N$r$p$salt$key (made by calzino hash-password)")
+            throw CalzinoServerError(.invalidPasswordHash, value: "<hash>", problem: "expected scrypt$N$r$p$salt$key (made by calzino hash-password)")
         }
         guard let rounds = Int(fields[1]), rounds >= 2, rounds <= Self.maximumRounds, rounds & (rounds - 1) == 0 else {
-            throw ConfigurationValueError(value: String(fields[1]), problem: "N must be a power of two from 2 to \(Self.maximumRounds)")
+            throw CalzinoServerError(.invalidPasswordHash, value: String(fields[1]), problem: "N must be a power of two from 2 to \(Self.maximumRounds)")
         }
         guard let blockSize = Int(fields[2]), (1...Self.maximumBlockSize).contains(blockSize) else {
-            throw ConfigurationValueError(value: String(fields[2]), problem: "r must be from 1 to \(Self.maximumBlockSize)")
+            throw CalzinoServerError(.invalidPasswordHash, value: String(fields[2]), problem: "r must be from 1 to \(Self.maximumBlockSize)")
         }
         guard let parallelism = Int(fields[3]), (1...Self.maximumParallelism).contains(parallelism) else {
-            throw ConfigurationValueError(value: String(fields[3]), problem: "p must be from 1 to \(Self.maximumParallelism)")
+            throw CalzinoServerError(.invalidPasswordHash, value: String(fields[3]), problem: "p must be from 1 to \(Self.maximumParallelism)")
         }
         guard let salt = Hex.decode(fields[4]), !salt.isEmpty, let key = Hex.decode(fields[5]), key.count == Self.keyLength else {
-            throw ConfigurationValueError(value: "<hash>", problem: "salt and key must be hex (a 32-byte key)")
+            throw CalzinoServerError(.invalidPasswordHash, value: "<hash>", problem: "salt and key must be hex (a 32-byte key)")
         }
         self.init(rounds: rounds, blockSize: blockSize, parallelism: parallelism, salt: salt, key: key)
     }

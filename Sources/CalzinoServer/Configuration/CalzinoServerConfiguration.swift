@@ -10,21 +10,11 @@ public struct CalzinoServerConfiguration: Sendable {
     /// Listeners that may fail to bind without stopping the server (the default `[::1]` on a host without
     /// IPv6).
     public var optionalListeners: [SocketAddress]
-    /// From accept to the reply: a client that sends half a request and goes silent is closed.
-    public var handshakeTimeout: TimeAmount
-    /// For the outbound connect, over all addresses of a name.
-    public var connectTimeout: TimeAmount
-    /// BIND: how long the listener waits for the peer after the first reply.
-    public var bindTimeout: TimeAmount
+    /// Every deadline: handshake, connect, BIND, idle, UDP idle, drain, ident.
+    public var timeouts: Timeouts
     /// UDP ASSOCIATE: the address to name in replies instead of the control connection's local address, for
     /// a server behind NAT. Only its IP counts; the port is the association's.
     public var udpAdvertise: SocketAddress?
-    /// UDP ASSOCIATE: an association with no datagram either way for this long ends; `nil`: never.
-    public var udpIdleTimeout: TimeAmount?
-    /// A relayed session in which no byte moves for this long is closed; `nil` disables it.
-    public var idleTimeout: TimeAmount?
-    /// On graceful shutdown, how long open sessions may go on before they are closed.
-    public var drainTimeout: TimeAmount
     /// How CONNECT reaches its destination.
     public var dialer: any SOCKSDialer
     /// RFC 1929 users. When set, every listener requires SOCKS5 username/password and refuses SOCKS4.
@@ -40,23 +30,14 @@ public struct CalzinoServerConfiguration: Sendable {
     public var protectedClasses: Set<AddressClass>?
     /// The access rules, asked about every request (and every resolved address, BIND peer and datagram).
     public var rules: AccessRules
-    /// Per client, per user, handshake rate and bandwidth limits.
-    public var limits: SessionLimits
+    /// Connections, sessions (in all, per client, per user), handshake rate and bandwidth.
+    public var limits: Limits
     /// RFC 1413 checks of SOCKS4 requests.
     public var ident: IdentMode
-    /// How long an ident query may take (connect, question, answer).
-    public var identTimeout: TimeAmount
     /// The port identd listens on: 113, except in tests.
     public var identPort: Int
     /// Names for listeners, which rules match; a listener without one is named by its address (`HOST:PORT`).
     public var listenerNames: [SocketAddress: String]
-    /// Concurrent sessions (admitted requests); beyond it a request is refused with 0x01 (SOCKS4: 0x5B).
-    /// `nil`: no limit but `maxConnections`.
-    public var maxSessions: Int?
-    /// Client connections open at once, handshakes included; beyond it a new connection is closed at once,
-    /// before a byte is read. `nil`: as many as the descriptor limit allows (two descriptors per session,
-    /// less a reserve). The last line of defence of the process; `maxSessions` is the polite limit.
-    public var maxConnections: Int?
 
     public static let defaultPort = 1080
 
@@ -70,38 +51,23 @@ public struct CalzinoServerConfiguration: Sendable {
     public init(
         listeners: [SocketAddress] = CalzinoServerConfiguration.defaultListeners,
         optionalListeners: [SocketAddress] = [],
-        handshakeTimeout: TimeAmount = .seconds(10),
-        connectTimeout: TimeAmount = .seconds(10),
-        bindTimeout: TimeAmount = .seconds(60),
+        timeouts: Timeouts = Timeouts(),
         udpAdvertise: SocketAddress? = nil,
-        udpIdleTimeout: TimeAmount? = .minutes(2),
-        idleTimeout: TimeAmount? = .hours(1),
-        drainTimeout: TimeAmount = .seconds(30),
         dialer: any SOCKSDialer = DirectDialer(),
-        maxSessions: Int? = nil,
-        maxConnections: Int? = nil,
         allowOpenProxy: Bool = false,
         allowPrivateDestinations: Bool = false,
         protectedClasses: Set<AddressClass>? = nil,
         rules: AccessRules = AccessRules(),
         listenerNames: [SocketAddress: String] = [:],
-        limits: SessionLimits = SessionLimits(),
+        limits: Limits = Limits(),
         ident: IdentMode = .off,
-        identTimeout: TimeAmount = .seconds(5),
         identPort: Int = 113
     ) {
         self.listeners = listeners
         self.optionalListeners = optionalListeners
-        self.handshakeTimeout = handshakeTimeout
-        self.connectTimeout = connectTimeout
-        self.bindTimeout = bindTimeout
+        self.timeouts = timeouts
         self.udpAdvertise = udpAdvertise
-        self.udpIdleTimeout = udpIdleTimeout
-        self.idleTimeout = idleTimeout
-        self.drainTimeout = drainTimeout
         self.dialer = dialer
-        self.maxSessions = maxSessions
-        self.maxConnections = maxConnections
         self.allowOpenProxy = allowOpenProxy
         self.allowPrivateDestinations = allowPrivateDestinations
         self.protectedClasses = protectedClasses
@@ -109,7 +75,6 @@ public struct CalzinoServerConfiguration: Sendable {
         self.listenerNames = listenerNames
         self.limits = limits
         self.ident = ident
-        self.identTimeout = identTimeout
         self.identPort = identPort
     }
 
@@ -130,7 +95,8 @@ public struct CalzinoServerConfiguration: Sendable {
     public func validate() throws {
         guard !self.allowOpenProxy, self.users == nil else { return }
         for address in self.listeners + self.optionalListeners where !DestinationPolicy.isLoopbackListener(address) {
-            throw ConfigurationValueError(
+            throw CalzinoServerError(
+                .openProxyRefused,
                 value: SessionRecord.format(address),
                 problem: "a listener that is not on loopback would be an open proxy (no authentication is configured); configure users, or pass --allow-open-proxy (file: allow-open-proxy: true) to run it anyway"
             )

@@ -13,7 +13,7 @@ enum DialStep {
         reportingTo receiver: any SessionStepReceiver
     ) {
         let logger = settings.logger
-        settings.dialer.dial(destination, on: eventLoop, timeout: settings.connectTimeout, policy: policy)
+        settings.dialer.dial(destination, on: eventLoop, timeout: settings.timeouts.connect, policy: policy)
             .hop(to: eventLoop)
             .assumeIsolated()
             .whenComplete { result in

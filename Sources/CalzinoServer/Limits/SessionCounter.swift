@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -13,9 +14,9 @@ final class SessionCounter: Sendable {
     private let counts = NIOLockedValueBox(Counts())
 
     /// Counts one more session, or returns which limit it would pass (and counts nothing).
-    func admit(client: String, user: String?, maximum: Int?, limits: SessionLimits) -> String? {
+    func admit(client: String, user: String?, limits: Limits) -> String? {
         self.counts.withLockedValue { counts in
-            if let maximum, counts.total >= maximum {
+            if let maximum = limits.maxSessions, counts.total >= maximum {
                 return "max-sessions \(maximum)"
             }
             if let limit = limits.sessionsPerClient, counts.perClient[client, default: 0] >= limit {
@@ -53,12 +54,12 @@ extension SessionCounter {
     /// Counts the session of `channel` against the configured limits until the channel closes; returns the
     /// limit it would pass instead (and counts nothing). Without a session limit: no lock and no close
     /// callback per session (a limit set by a reload counts the sessions admitted after it).
-    func count(_ channel: any Channel, client address: SocketAddress?, user: String?, maximum: Int?, limits: SessionLimits) -> String? {
-        guard maximum != nil || limits.sessionsPerClient != nil || limits.sessionsPerUser != nil else {
+    func count(_ channel: any Channel, client address: SocketAddress?, user: String?, limits: Limits) -> String? {
+        guard limits.countsSessions else {
             return nil
         }
         let client = address?.ipAddress ?? "-"  // after the guard: formatting the address allocates
-        if let limit = self.admit(client: client, user: user, maximum: maximum, limits: limits) {
+        if let limit = self.admit(client: client, user: user, limits: limits) {
             return limit
         }
         channel.closeFuture.whenComplete { _ in

@@ -23,7 +23,7 @@ final class RelaySession {
         self.targetChannel = targetChannel
         self.record = record
         self.settings = settings
-        self.idleSampler = settings.idleTimeout.map(IdleSampler.init(timeout:))
+        self.idleSampler = settings.timeouts.idleLimit.map(IdleSampler.init(timeout:))
         client.session = self
         target.session = self
     }

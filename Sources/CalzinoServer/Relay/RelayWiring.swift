@@ -42,9 +42,9 @@ enum RelayWiring {
         func rate(_ bandwidth: Bandwidth?) -> Int? {
             direction == .up ? bandwidth?.up : bandwidth?.down
         }
-        let own = rate(settings.sessionBandwidth).map { TokenBucket(rate: $0) }
+        let own = rate(settings.limits.bandwidthPerSession).map { TokenBucket(rate: $0) }
         var shared: TokenBucket?
-        if let user, let perUser = rate(settings.userBandwidth) {
+        if let user, let perUser = rate(settings.limits.bandwidthPerUser) {
             shared = settings.shared.userBuckets.bucket(user: user, scope: settings.userBandwidthScope, direction: direction, rate: perUser)
         }
         return RelayThrottle([own, shared])

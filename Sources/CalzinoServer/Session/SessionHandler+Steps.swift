@@ -36,7 +36,7 @@ extension SessionHandler: SessionStepReceiver {
             self.stepFinished(SessionStepResult(.identFinished(.rejected(.identdUnreachable, .refused(.identdUnreachable)))))
             return
         }
-        let ident = IdentAuthenticator(mode: self.settings.ident, port: self.settings.identPort, timeout: self.settings.identTimeout)
+        let ident = IdentAuthenticator(mode: self.settings.ident, port: self.settings.identPort, timeout: self.settings.timeouts.ident)
         ident.authenticate(.ident(request, client: client, server: server), on: context.eventLoop)
             .assumeIsolated()
             .whenSuccess { outcome in
@@ -62,7 +62,6 @@ extension SessionHandler: SessionStepReceiver {
                 channel,
                 client: self.record.clientAddress,
                 user: self.record.user,
-                maximum: self.settings.maxSessions,
                 limits: self.settings.limits
             )
             if let limit {
@@ -115,7 +114,7 @@ extension SessionHandler: SessionStepReceiver {
         self.association = association
         self.record.reply = reply
         self.cancelDeadline()
-        association.watchIdle(timeout: self.settings.udpIdleTimeout) {
+        association.watchIdle(timeout: self.settings.timeouts.udpIdleLimit) {
             self.perform(self.machine.associationIdle())
         }
         self.send(reply)

@@ -39,7 +39,7 @@ extension SessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
         // The handshake deadline covers everything up to the reply, the connect included; the connect has its
         // own, shorter or longer, timeout too.
-        self.setDeadline(self.settings.handshakeTimeout)
+        self.setDeadline(self.settings.timeouts.handshake)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -127,7 +127,7 @@ extension SessionHandler {
             }
             self.bindListener = listener
             self.record.reply = firstReply
-            self.setDeadline(self.settings.bindTimeout)
+            self.setDeadline(self.settings.timeouts.bind)
             self.send(firstReply)
         case .startRelay(let reply, let handover):
             guard case .channel(let target) = completion else {

@@ -70,10 +70,6 @@ final class SessionRecord {
     }
 
     static func format(_ address: SocketAddress) -> String {
-        switch address {
-        case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
-        case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
-        case .unixDomainSocket: return "unix"
-        }
+        AddressText.format(address)
     }
 }

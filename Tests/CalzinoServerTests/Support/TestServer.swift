@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import CalzinoServer
 import Logging
 import NIOCore
@@ -12,9 +13,7 @@ struct TestServer {
     static func start(_ configure: (inout CalzinoServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         var configuration = CalzinoServerConfiguration(
             listeners: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)],
-            handshakeTimeout: .seconds(5),
-            connectTimeout: .seconds(5),
-            drainTimeout: .seconds(2)
+            timeouts: Timeouts(handshake: .seconds(5), connect: .seconds(5), drain: .seconds(2))
         )
         configure(&configuration)
         let (accessLogger, store) = CapturingLogHandler.logger(label: "calzino.access")

@@ -54,41 +54,14 @@ struct RuleParser {
             case "to-names": rule.destinationNames = try value.items("a name or *.domain", NamePattern.init(parsing:))
             case "to-addresses": rule.destinationAddresses = try value.items("a CIDR block or address set (loopback, private, link-local, metadata, multicast, unspecified, global)", AddressMatcher.init(parsing:))
             case "to-ports": rule.destinationPorts = try value.items("a port or a range such as 8000-8999", PortRange.init(parsing:))
-            case "timeouts": try Self.parseTimeouts(value, into: &rule.overrides)
-            case "bandwidth": rule.overrides.sessionBandwidth = try Self.bandwidth(value)
-            default: rule.overrides.userBandwidth = try Self.bandwidth(value)
+            case "timeouts": rule.overrides.timeouts = try TimeoutsKey.parse(value, allowed: Timeouts.Key.allCases.filter(\.isPerRule))
+            case "bandwidth": rule.overrides.limits.bandwidthPerSession = try BandwidthKey.parse(value)
+            default: rule.overrides.limits.bandwidthPerUser = try BandwidthKey.parse(value)
             }
         }
         guard let action else { throw node.error("a rule needs an action: allow or deny") }
         rule.action = action
         return rule
-    }
-
-    private static func parseTimeouts(_ node: ConfigNode, into overrides: inout RuleOverrides) throws {
-        for (key, value) in try node.mapping(allowed: ["connect", "bind", "idle", "udp-idle"]) {
-            let duration = try value.duration()
-            switch key {
-            case "connect": overrides.connectTimeout = duration
-            case "bind": overrides.bindTimeout = duration
-            case "idle": overrides.idleTimeout = duration
-            default: overrides.udpIdleTimeout = duration
-            }
-        }
-    }
-
-    /// `{up: RATE, down: RATE}`, either may be left out.
-    static func bandwidth(_ node: ConfigNode) throws -> Bandwidth {
-        var bandwidth = Bandwidth()
-        for (key, value) in try node.mapping(allowed: ["up", "down"]) {
-            let rate: Int
-            do {
-                rate = try ByteRateValue.parse(try value.string())
-            } catch let error as ConfigurationValueError {
-                throw value.error(error.description)
-            }
-            if key == "up" { bandwidth.up = rate } else { bandwidth.down = rate }
-        }
-        return bandwidth
     }
 
     /// A name for a rule or listener: letters, digits, `.`, `_`, `-`, at most 64.
@@ -101,5 +74,35 @@ struct RuleParser {
             throw node.error("'\(text)' is not a name: use 1 to 64 letters, digits, '.', '_' or '-'")
         }
         return text
+    }
+
+    /// The rules in force, as `check-config` prints them: each in the file's own form.
+    static func print(_ rules: [AccessRule]) -> [String] {
+        var lines = [rules.isEmpty ? "rules: []" : "rules:"]
+        for rule in rules {
+            lines.append(contentsOf: Self.print(rule))
+        }
+        return lines
+    }
+
+    private static func print(_ rule: AccessRule) -> [String] {
+        var lines = ["  - name: \"\(rule.name)\"", "    action: \(rule.action.rawValue)"]
+        func list<T>(_ key: String, _ values: [T]?, _ text: (T) -> String) {
+            guard let values else { return }
+            lines.append("    \(key): [\(values.map { "\"\(text($0))\"" }.joined(separator: ", "))]")
+        }
+        list("listeners", rule.listeners?.sorted(), { $0 })
+        list("clients", rule.clients, \.description)
+        list("users", rule.users?.sorted(), { $0 })
+        list("versions", rule.versions.map { Array($0).map { "socks\($0)" }.sorted() }, { $0 })
+        list("commands", rule.commands?.map(\.rawValue).sorted(), { $0 })
+        list("to-names", rule.destinationNames, \.description)
+        list("to-addresses", rule.destinationAddresses, \.description)
+        list("to-ports", rule.destinationPorts, \.description)
+        let overrides = rule.overrides
+        if let timeouts = TimeoutsKey.printInline(overrides.timeouts) { lines.append("    timeouts: \(timeouts)") }
+        if let bandwidth = overrides.limits.bandwidthPerSession { lines.append("    bandwidth: \(BandwidthKey.print(bandwidth))") }
+        if let bandwidth = overrides.limits.bandwidthPerUser { lines.append("    bandwidth-per-user: \(BandwidthKey.print(bandwidth))") }
+        return lines
     }
 }

@@ -23,4 +23,14 @@ public enum DurationValue {
         }
         return .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))
     }
+
+    /// The duration written back in the largest unit that keeps it whole; zero reads `0  # disabled`.
+    public static func format(_ amount: TimeAmount) -> String {
+        guard amount != .zero else { return "0  # disabled" }
+        let nanoseconds = amount.nanoseconds
+        for (unit, scale) in [("h", Int64(3_600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000)] where nanoseconds % scale == 0 {
+            return "\(nanoseconds / scale)\(unit)"
+        }
+        return "\(nanoseconds / 1_000_000)ms"
+    }
 }

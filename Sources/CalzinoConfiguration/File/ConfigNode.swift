@@ -130,4 +130,13 @@ struct ConfigNode {
             return value
         }
     }
+
+    /// A bare IP address (IPv6 with or without brackets).
+    func ipAddress() throws -> SocketAddress {
+        let text = try self.string()
+        guard let address = IPAddressValue.parse(text) else {
+            throw self.error("'\(text)' is not an IP address")
+        }
+        return address
+    }
 }

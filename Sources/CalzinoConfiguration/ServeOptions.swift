@@ -1,8 +1,11 @@
 import CalzinoPolicy
+import CalzinoServer
 import NIOCore
 
-/// The options of `calzino serve`, from the command line or a configuration file. `nil` means "not given":
-/// flags are merged over the file (`merging`), then defaults fill the rest (`makeConfiguration`).
+/// The options of `calzino serve`, from the command line or a configuration file: one layer each. What a
+/// layer leaves out is `nil` (or absent from `timeouts`, or `nil` in `limits`): flags are merged over the
+/// file (`merging`), then defaults fill the rest (`makeConfiguration`). Timeouts and limits are the server's
+/// own value types, so nothing is copied field by field between the layers and the server.
 public struct ServeOptions: Sendable {
     /// One `listen` entry: an address (two for `localhost`) and an optional name for rules.
     public struct Listener: Sendable {
@@ -21,13 +24,10 @@ public struct ServeOptions: Sendable {
     }
 
     public var listen: [Listener]?
-    public var handshakeTimeout: TimeAmount?
-    public var connectTimeout: TimeAmount?
-    public var bindTimeout: TimeAmount?
-    public var idleTimeout: TimeAmount?
-    public var udpIdleTimeout: TimeAmount?
-    public var drainTimeout: TimeAmount?
-    public var identTimeout: TimeAmount?
+    /// The deadlines this layer sets.
+    public var timeouts: Timeouts.Settings = [:]
+    /// The limits this layer sets.
+    public var limits = Limits()
     public var udpAdvertise: SocketAddress?
     public var logLevel: String?
     public var threads: Int?
@@ -36,11 +36,8 @@ public struct ServeOptions: Sendable {
     var usersFileLine: Int?
     public var allowOpenProxy: Bool?
     public var allowPrivateDestinations: Bool?
-    public var maxSessions: Int?
-    public var maxConnections: Int?
     public var ident: IdentMode?
     public var identPort: Int?
-    public var limits = SessionLimits()
     public var rules: [AccessRule] = []
     public var defaultAction: AccessRule.Action?
     /// Users written in the file itself, by name.
@@ -50,17 +47,16 @@ public struct ServeOptions: Sendable {
 
     public init() {}
 
+    /// Bounds that a flag and its file key share.
+    public static let threadRange = 1...256
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
     /// These options with every option `flags` gives in place of this one's.
     public func merging(_ flags: ServeOptions) -> ServeOptions {
         var merged = self
         merged.listen = flags.listen ?? self.listen
-        merged.handshakeTimeout = flags.handshakeTimeout ?? self.handshakeTimeout
-        merged.connectTimeout = flags.connectTimeout ?? self.connectTimeout
-        merged.bindTimeout = flags.bindTimeout ?? self.bindTimeout
-        merged.idleTimeout = flags.idleTimeout ?? self.idleTimeout
-        merged.udpIdleTimeout = flags.udpIdleTimeout ?? self.udpIdleTimeout
-        merged.drainTimeout = flags.drainTimeout ?? self.drainTimeout
-        merged.identTimeout = flags.identTimeout ?? self.identTimeout
+        merged.timeouts = self.timeouts.merging(flags.timeouts) { _, flag in flag }
+        merged.limits = flags.limits.over(self.limits)
         merged.udpAdvertise = flags.udpAdvertise ?? self.udpAdvertise
         merged.logLevel = flags.logLevel ?? self.logLevel
         merged.threads = flags.threads ?? self.threads
@@ -68,15 +64,13 @@ public struct ServeOptions: Sendable {
         merged.usersFileLine = flags.usersFile == nil ? self.usersFileLine : nil
         merged.allowOpenProxy = flags.allowOpenProxy ?? self.allowOpenProxy
         merged.allowPrivateDestinations = flags.allowPrivateDestinations ?? self.allowPrivateDestinations
-        merged.maxSessions = flags.maxSessions ?? self.maxSessions
-        merged.maxConnections = flags.maxConnections ?? self.maxConnections
         merged.ident = flags.ident ?? self.ident
         merged.identPort = flags.identPort ?? self.identPort
         return merged
     }
 
     /// The server configuration these options describe, defaults filling what they leave out. Reads the
-    /// users file. Throws `ConfigurationFileError` (users file) or `ConfigurationValueError`.
+    /// users file. Throws `ConfigurationFileError` (the file) or `ConfigurationValueError` (a flag).
     public func makeConfiguration() throws -> CalzinoServerConfiguration {
         var configuration = CalzinoServerConfiguration()
         if let listen = self.listen {
@@ -91,34 +85,26 @@ public struct ServeOptions: Sendable {
             configuration.listeners = CalzinoServerConfiguration.defaultListeners.filter { $0.protocol == .inet }
             configuration.optionalListeners = CalzinoServerConfiguration.defaultListeners.filter { $0.protocol == .inet6 }
         }
-        if let value = self.handshakeTimeout { configuration.handshakeTimeout = value }
-        if let value = self.connectTimeout { configuration.connectTimeout = value }
-        if let value = self.bindTimeout { configuration.bindTimeout = value }
-        if let value = self.idleTimeout { configuration.idleTimeout = value == .zero ? nil : value }
-        if let value = self.udpIdleTimeout { configuration.udpIdleTimeout = value == .zero ? nil : value }
-        if let value = self.drainTimeout { configuration.drainTimeout = value }
-        if let value = self.identTimeout { configuration.identTimeout = value }
+        configuration.timeouts = configuration.timeouts.applying(self.timeouts)
+        configuration.limits = self.limits
         configuration.udpAdvertise = self.udpAdvertise
-        configuration.maxSessions = self.maxSessions
-        configuration.maxConnections = self.maxConnections
         configuration.allowOpenProxy = self.allowOpenProxy ?? false
         configuration.allowPrivateDestinations = self.allowPrivateDestinations ?? false
         configuration.ident = self.ident ?? .off
         if let port = self.identPort { configuration.identPort = port }
-        configuration.limits = self.limits
         configuration.rules = AccessRules(rules: self.rules, defaultAction: self.defaultAction ?? .allow)
         configuration.users = try self.makeUsers()
         do {
             try configuration.validate()
-        } catch let error as ConfigurationValueError {
+        } catch let error as CalzinoServerError {
             // Name the file line of the listener when it came from the file.
             let culprit = self.listen?.first { listener in
-                listener.addresses.contains { SessionRecord.format($0) == error.value }
+                listener.addresses.contains { AddressText.format($0) == error.value }
             }
             if let culprit, let file = culprit.file {
                 throw ConfigurationFileError(file: file, line: culprit.line, problem: "listen: \(error.description)")
             }
-            throw error
+            throw ConfigurationValueError(value: error.value, problem: error.problem)
         }
         return configuration
     }
@@ -128,7 +114,7 @@ public struct ServeOptions: Sendable {
         if let path = self.usersFile {
             let fromFile: (entries: [String: PasswordHash], lines: [String: Int])
             do {
-                fromFile = try UserStore.loadEntries(path: path)
+                fromFile = try UsersFile.loadEntries(path: path)
             } catch let error as ConfigurationFileError where error.line == 0 {
                 // The users file as a whole: point at the line that names it.
                 guard let file = self.file, let line = self.usersFileLine else { throw error }

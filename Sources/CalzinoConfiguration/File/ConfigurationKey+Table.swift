@@ -1,0 +1,98 @@
+import CalzinoPolicy
+import CalzinoServer
+import NIOCore
+
+extension ConfigurationKey {
+    /// Every top-level key, in the order of the documentation and of the printout.
+    static let topLevel: [ConfigurationKey] = [
+        ConfigurationKey(
+            name: "listen",
+            read: { node, file in file.options.listen = try node.list().map(ListenKey.parse) },
+            print: { view in ListenKey.print(view.configuration) }
+        ),
+        ConfigurationKey(
+            name: "log-level",
+            read: { node, file in file.options.logLevel = try node.choice(ServeOptions.logLevels) },
+            print: { view in ["log-level: \(view.options.logLevel ?? "info")"] }
+        ),
+        ConfigurationKey(
+            name: "threads",
+            read: { node, file in file.options.threads = try node.int(in: ServeOptions.threadRange) },
+            print: { view in ["threads: \(view.options.threads.map(String.init) ?? "\(System.coreCount)  # one per core")"] }
+        ),
+        ConfigurationKey(
+            name: "users-file",
+            read: { node, file in
+                file.options.usersFile = Self.relative(try node.string(), to: node.file)
+                file.options.usersFileLine = node.line
+            },
+            print: { _ in [] }  // the users, wherever they come from, are listed under `users`
+        ),
+        ConfigurationKey(
+            name: "users",
+            read: { node, file in file.options.inlineUsers = try UsersKey.parse(node) },
+            print: { view in
+                guard let users = view.configuration.users else { return ["# users: none (no authentication)"] }
+                return ["# users: \(users.names.joined(separator: ", ")) (RFC 1929 required on every listener)"]
+            }
+        ),
+        ConfigurationKey(
+            name: "groups",
+            read: { node, file in file.groupsNode = node },
+            print: { _ in [] }  // groups are expanded into the rules' users
+        ),
+        ConfigurationKey(
+            name: "allow-open-proxy",
+            read: { node, file in file.options.allowOpenProxy = try node.bool() },
+            print: { view in ["allow-open-proxy: \(view.configuration.allowOpenProxy)"] }
+        ),
+        ConfigurationKey(
+            name: "allow-private-destinations",
+            read: { node, file in file.options.allowPrivateDestinations = try node.bool() },
+            print: { view in ["allow-private-destinations: \(view.configuration.allowPrivateDestinations)"] }
+        ),
+        ConfigurationKey(
+            name: "timeouts",
+            read: { node, file in
+                file.options.timeouts = try TimeoutsKey.parse(node, allowed: Timeouts.Key.allCases)
+            },
+            print: { view in ["timeouts:"] + TimeoutsKey.print(view.configuration.timeouts).map { "  " + $0 } }
+        ),
+        ConfigurationKey(
+            name: "udp-advertise",
+            read: { node, file in file.options.udpAdvertise = try node.ipAddress() },
+            print: { view in view.configuration.udpAdvertise.map { ["udp-advertise: \"\($0.ipAddress ?? "?")\""] } ?? [] }
+        ),
+        ConfigurationKey(
+            name: "ident",
+            read: { node, file in file.options.ident = IdentMode(rawValue: try node.choice(IdentMode.allCases.map(\.rawValue))) },
+            print: { view in ["ident: \(view.configuration.ident.rawValue)"] }
+        ),
+        ConfigurationKey(
+            name: "ident-port",
+            read: { node, file in file.options.identPort = try node.int(in: 1...65535) },
+            print: { view in ["ident-port: \(view.configuration.identPort)"] }
+        ),
+        ConfigurationKey(
+            name: "limits",
+            read: { node, file in file.options.limits = try LimitsKey.parse(node) },
+            print: { view in ["limits:"] + LimitsKey.print(view.configuration.limits).map { "  " + $0 } }
+        ),
+        ConfigurationKey(
+            name: "default-action",
+            read: { node, file in file.options.defaultAction = AccessRule.Action(rawValue: try node.choice(["allow", "deny"])) },
+            print: { view in ["default-action: \(view.configuration.rules.defaultAction.rawValue)"] }
+        ),
+        ConfigurationKey(
+            name: "rules",
+            read: { node, file in file.rulesNode = node },
+            print: { view in RuleParser.print(view.configuration.rules.rules) }
+        ),
+    ]
+
+    /// A path in the file is relative to the file's directory.
+    static func relative(_ path: String, to file: String) -> String {
+        guard !path.hasPrefix("/"), let slash = file.lastIndex(of: "/") else { return path }
+        return String(file[...slash]) + path
+    }
+}

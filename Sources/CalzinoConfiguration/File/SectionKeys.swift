@@ -1,0 +1,150 @@
+import CalzinoPolicy
+import CalzinoServer
+import NIOCore
+
+/// `timeouts:` at the top level and in a rule: one reader for both, limited to the keys each allows.
+enum TimeoutsKey {
+    static func parse(_ node: ConfigNode, allowed: [Timeouts.Key]) throws -> Timeouts.Settings {
+        var settings: Timeouts.Settings = [:]
+        for (name, value) in try node.mapping(allowed: allowed.map(\.rawValue)) {
+            if let key = Timeouts.Key(rawValue: name) {
+                settings[key] = try value.duration()
+            }
+        }
+        return settings
+    }
+
+    /// Every deadline in force, one line each.
+    static func print(_ timeouts: Timeouts) -> [String] {
+        Timeouts.Key.allCases.map { "\($0.rawValue): \(DurationValue.format(timeouts[$0]))" }
+    }
+
+    /// A rule's deadlines on one line: `{connect: 2s, idle: 5m}`; `nil` when it sets none.
+    static func printInline(_ settings: Timeouts.Settings) -> String? {
+        guard !settings.isEmpty else { return nil }
+        let parts = settings.keys.sorted().compactMap { key in settings[key].map { "\(key.rawValue): \(DurationValue.format($0))" } }
+        return "{\(parts.joined(separator: ", "))}"
+    }
+}
+
+/// `limits:`: the count limits (each within `Limits.countRange`, as their flags) and the two bandwidths.
+enum LimitsKey {
+    static let bandwidthPerSession = "bandwidth-per-session"
+    static let bandwidthPerUser = "bandwidth-per-user"
+
+    static func parse(_ node: ConfigNode) throws -> Limits {
+        var limits = Limits()
+        let names = Limits.CountKey.allCases.map(\.rawValue) + [Self.bandwidthPerSession, Self.bandwidthPerUser]
+        for (name, value) in try node.mapping(allowed: names) {
+            if let key = Limits.CountKey(rawValue: name) {
+                limits[key] = try value.int(in: Limits.countRange)
+            } else if name == Self.bandwidthPerSession {
+                limits.bandwidthPerSession = try BandwidthKey.parse(value)
+            } else {
+                limits.bandwidthPerUser = try BandwidthKey.parse(value)
+            }
+        }
+        return limits
+    }
+
+    static func print(_ limits: Limits) -> [String] {
+        Limits.CountKey.allCases.map { key in
+            let value = limits[key].map(String.init) ?? (key == .maxConnections ? "unlimited  # up to the descriptor limit" : "unlimited")
+            return "\(key.rawValue): \(value)"
+        } + [
+            "\(Self.bandwidthPerSession): \(BandwidthKey.print(limits.bandwidthPerSession))",
+            "\(Self.bandwidthPerUser): \(BandwidthKey.print(limits.bandwidthPerUser))",
+        ]
+    }
+}
+
+/// `{up: RATE, down: RATE}`, either may be left out.
+enum BandwidthKey {
+    static func parse(_ node: ConfigNode) throws -> Bandwidth {
+        var bandwidth = Bandwidth()
+        for (key, value) in try node.mapping(allowed: ["up", "down"]) {
+            let rate: Int
+            do {
+                rate = try ByteRateValue.parse(try value.string())
+            } catch let error as ConfigurationValueError {
+                throw value.error(error.description)
+            }
+            if key == "up" { bandwidth.up = rate } else { bandwidth.down = rate }
+        }
+        return bandwidth
+    }
+
+    static func print(_ bandwidth: Bandwidth?) -> String {
+        guard let bandwidth, !bandwidth.isUnlimited else { return "unlimited" }
+        var parts: [String] = []
+        if let up = bandwidth.up { parts.append("up: \(ByteRateValue.format(up))") }
+        if let down = bandwidth.down { parts.append("down: \(ByteRateValue.format(down))") }
+        return "{\(parts.joined(separator: ", "))}"
+    }
+}
+
+/// One `listen` entry: `HOST:PORT`, or `{address: HOST:PORT, name: NAME}`.
+enum ListenKey {
+    static func parse(_ node: ConfigNode) throws -> ServeOptions.Listener {
+        let addressNode: ConfigNode
+        var name: String?
+        if case .mapping = node.node {
+            var address: ConfigNode?
+            for (key, value) in try node.mapping(allowed: ["address", "name"]) {
+                if key == "address" { address = value } else { name = try RuleParser.name(value) }
+            }
+            guard let address else { throw node.error("a listener needs an address") }
+            addressNode = address
+        } else {
+            addressNode = node
+        }
+        let text = try addressNode.string()
+        do {
+            return ServeOptions.Listener(addresses: try ListenAddress.parse(text), name: name, file: node.file, line: node.line)
+        } catch let error as ConfigurationValueError {
+            throw addressNode.error(error.description)
+        }
+    }
+
+    static func print(_ configuration: CalzinoServerConfiguration) -> [String] {
+        var lines = ["listen:"]
+        for address in configuration.listeners + configuration.optionalListeners {
+            let optional = configuration.optionalListeners.contains(address) ? "  # optional: skipped if it cannot bind" : ""
+            if let name = configuration.listenerNames[address] {
+                lines.append("  - {address: \"\(AddressText.format(address))\", name: \(name)}\(optional)")
+            } else {
+                lines.append("  - \"\(AddressText.format(address))\"\(optional)")
+            }
+        }
+        return lines
+    }
+}
+
+/// `users:` in the file: `NAME: HASH` entries.
+enum UsersKey {
+    static func parse(_ node: ConfigNode) throws -> [String: PasswordHash] {
+        var users: [String: PasswordHash] = [:]
+        for (name, value) in try node.namedEntries() {
+            guard name.utf8.count <= 255, !name.contains(":") else {
+                throw value.error("a user name must be 1 to 255 bytes without ':'")
+            }
+            do {
+                users[name] = try PasswordHash(encoded: Substring(try value.string()))
+            } catch let error as CalzinoServerError {
+                throw value.error(error.problem)
+            }
+        }
+        return users
+    }
+}
+
+/// `groups:`: `NAME: [users]` entries, expanded into the rules that name them.
+enum GroupsKey {
+    static func parse(_ node: ConfigNode) throws -> [String: Set<String>] {
+        var groups: [String: Set<String>] = [:]
+        for (name, value) in try node.namedEntries() {
+            groups[name] = Set(try value.strings())
+        }
+        return groups
+    }
+}
