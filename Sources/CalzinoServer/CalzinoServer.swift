@@ -19,6 +19,7 @@ public final class CalzinoServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let accessLogger: Logger
+    private let sessionEnded: (@Sendable (CalzinoSessionSummary) -> Void)?
     private let registry = SessionRegistry()
     private let admission = SessionAdmission()
     private let limiters = SharedLimiters()
@@ -27,12 +28,18 @@ public final class CalzinoServer: Service, Sendable {
     static let reservedDescriptors = 64
     private let listenerChannels = NIOLockedValueBox<[any Channel]>([])
 
+    /// - Parameters:
+    ///   - accessLogger: where the one access-log line per session goes (at `.info`).
+    ///   - sessionEnded: called once per ended session with its summary, on the session's event loop; for
+    ///     an embedder's accounting or metrics. `nil` costs nothing per session.
     public init(
         configuration: CalzinoServerConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "calzino"),
-        accessLogger: Logger = Logger(label: "calzino.access")
+        accessLogger: Logger = Logger(label: "calzino.access"),
+        sessionEnded: (@Sendable (CalzinoSessionSummary) -> Void)? = nil
     ) {
+        self.sessionEnded = sessionEnded
         self.current = NIOLockedValueBox(configuration)
         self.group = group
         self.logger = logger
@@ -139,7 +146,8 @@ public final class CalzinoServer: Service, Sendable {
             ident: configuration.ident,
             identPort: configuration.identPort,
             logger: self.logger,
-            accessLogger: self.accessLogger
+            accessLogger: self.accessLogger,
+            sessionEnded: self.sessionEnded
         )
     }
 

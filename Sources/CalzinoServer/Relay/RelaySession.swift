@@ -42,7 +42,7 @@ final class RelaySession {
         self.record.bytesDown = self.target?.bytesRead ?? 0
         self.client = nil
         self.target = nil
-        self.record.log(to: self.settings.accessLogger)
+        self.record.finish(self.settings)
     }
 
     private func scheduleIdleCheck() {

@@ -195,7 +195,7 @@ extension SessionHandler {
             self.record.udp = association.counters
         }
         if logRecord {
-            self.record.log(to: self.settings.accessLogger)
+            self.record.finish(self.settings)
         }
     }
 

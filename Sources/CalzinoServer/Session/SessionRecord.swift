@@ -36,11 +36,35 @@ final class SessionRecord {
         }
     }
 
-    /// Writes the session's one access-log line; later calls do nothing.
-    func log(to logger: Logger) {
+    /// Ends the record: writes the session's one access-log line and, when the server has a
+    /// `sessionEnded` handler, gives it the summary. Later calls do nothing.
+    func finish(_ settings: SessionSettings) {
         guard !self.logged else { return }
         self.logged = true
-        logger.info("\(self.line)")
+        guard let sessionEnded = settings.sessionEnded else {
+            // The line is built only if the log level lets it through (the message is an autoclosure).
+            settings.accessLogger.info("\(self.line)")
+            return
+        }
+        let line = self.line
+        settings.accessLogger.info("\(line)")
+        sessionEnded(self.summary(line: line))
+    }
+
+    private func summary(line: String) -> CalzinoSessionSummary {
+        CalzinoSessionSummary(
+            client: self.clientAddress,
+            user: self.user,
+            request: self.request,
+            connected: self.connectedAddress,
+            reply: self.reply,
+            rule: self.rule?.description,
+            failure: self.failure?.description,
+            bytesUp: self.udp?.bytesUp ?? self.bytesUp,
+            bytesDown: self.udp?.bytesDown ?? self.bytesDown,
+            duration: NIODeadline.now() - self.started,
+            accessLine: line
+        )
     }
 
     /// `client=… version=… command=… requested=… connected=… reply=… up=… down=… duration=…`, the fields the

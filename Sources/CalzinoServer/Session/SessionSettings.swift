@@ -34,6 +34,8 @@ struct SessionSettings: Sendable {
     var identPort = 113
     var logger: Logger
     var accessLogger: Logger
+    /// The embedder's handler of ended sessions, if any.
+    var sessionEnded: (@Sendable (CalzinoSessionSummary) -> Void)? = nil
 }
 
 extension SessionSettings {

@@ -2,8 +2,8 @@ import NIOCore
 
 /// How Calzino writes a socket address everywhere people read one (the access log, listener names for
 /// rules, `check-config`): `127.0.0.1:1080`, `[::1]:1080`.
-public enum AddressText {
-    public static func format(_ address: SocketAddress) -> String {
+package enum AddressText {
+    package static func format(_ address: SocketAddress) -> String {
         switch address {
         case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
         case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"

@@ -3,10 +3,10 @@ import Glibc
 #endif
 
 /// The process's open-file limit: raised from soft to hard where allowed.
-public enum FileDescriptorLimit {
+package enum FileDescriptorLimit {
     /// Raises the soft limit to the hard limit; returns the soft limit in force afterwards.
     @discardableResult
-    public static func raiseSoftToHard() -> Int {
+    package static func raiseSoftToHard() -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
         if limit.rlim_cur < limit.rlim_max {
@@ -19,7 +19,7 @@ public enum FileDescriptorLimit {
         return Int(clamping: limit.rlim_cur)
     }
 
-    public static func current() -> Int {
+    package static func current() -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
         return Int(clamping: limit.rlim_cur)

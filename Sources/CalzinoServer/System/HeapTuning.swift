@@ -2,7 +2,7 @@ import CCalzinoShims
 
 /// glibc's heap settings for a long-running server process, set once at start. Process-wide, so the
 /// executable applies them (`calzino serve`); a program embedding the server decides for itself.
-public enum HeapTuning {
+package enum HeapTuning {
     /// From this size up every allocation gets its own mapping, returned to the kernel when freed. scrypt
     /// needs 16 MiB per verification (N 16384, r 8); glibc would raise its mmap threshold after the first such
     /// free and keep the blocks in the arena of whichever worker thread verified, so resident memory crept up
@@ -16,7 +16,7 @@ public enum HeapTuning {
     /// and faulted it back in on the next: the relay's CPU per megabyte rose 2-3x.
     static let trimThreshold: Int32 = 8 << 20
 
-    public static func apply() {
+    package static func apply() {
         _ = calzino_set_mmap_threshold(Self.mmapThreshold)
         _ = calzino_set_trim_threshold(Self.trimThreshold)
     }

@@ -5,8 +5,8 @@ import Musl
 #endif
 
 /// Reads a whole text file without Foundation.
-public enum TextFile {
-    public static func read(_ path: String) -> String? {
+package enum TextFile {
+    package static func read(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []

@@ -10,7 +10,11 @@ struct TestServer {
     let port: Int
     let accessLog: CapturingLogHandler.Store
 
-    static func start(_ configure: (inout CalzinoServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// - Parameter summaries: collects the server's session summaries (`sessionEnded`), if given.
+    static func start(
+        collecting summaries: SessionEventsTests.Summaries? = nil,
+        _ configure: (inout CalzinoServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         var configuration = CalzinoServerConfiguration(
             listeners: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)],
             timeouts: Timeouts(handshake: .seconds(5), connect: .seconds(5), drain: .seconds(2))
@@ -19,7 +23,11 @@ struct TestServer {
         let (accessLogger, store) = CapturingLogHandler.logger(label: "calzino.access")
         var logger = Logger(label: "calzino")
         logger.logLevel = .warning
-        let server = CalzinoServer(configuration: configuration, logger: logger, accessLogger: accessLogger)
+        var sessionEnded: (@Sendable (CalzinoSessionSummary) -> Void)?
+        if let summaries {
+            sessionEnded = { summaries.add($0) }
+        }
+        let server = CalzinoServer(configuration: configuration, logger: logger, accessLogger: accessLogger, sessionEnded: sessionEnded)
         let addresses = try await server.start()
         return TestServer(server: server, port: addresses.first?.port ?? 0, accessLog: store)
     }
