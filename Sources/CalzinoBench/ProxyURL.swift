@@ -1,4 +1,5 @@
 import NIOCore
+import SOCKSCore
 
 /// Where the benchmark sends its load: straight to the targets, or through a SOCKS5 proxy given as
 /// `socks5://[user:pass@]host:port`.
@@ -27,13 +28,10 @@ public enum BenchRoute: Sendable, Equatable, CustomStringConvertible {
                 throw BenchError("'\(text)': user and password must each be 1 to 255 bytes")
             }
         }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
+        guard let parts = HostPortText.split(rest), let port = Int(parts.port), (1...65535).contains(port) else {
             throw BenchError("'\(text)': expected host:port with a port from 1 to 65535")
         }
-        var host = String(rest[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") && host.count >= 2 {
-            host = String(host.dropFirst().dropLast())
-        }
+        var host = String(parts.host)
         if host == "localhost" { host = "127.0.0.1" }
         guard let address = try? SocketAddress(ipAddress: host, port: port) else {
             throw BenchError("'\(text)': '\(host)' is not an IP address")
