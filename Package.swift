@@ -96,21 +96,63 @@ let package = Package(
             name: "CalzinoPolicyTests",
             dependencies: ["CalzinoPolicy", "SOCKSCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Helpers every test target shares: in-process servers and targets, raw sockets, the binary as a
+        // process, captured logs (package-internal, for the tests only).
+        .target(
+            name: "CalzinoTestSupport",
+            dependencies: [
+                "CalzinoServer",
+                "CalzinoPolicy",
+                "SOCKSCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Tests/CalzinoTestSupport"
+        ),
         .testTarget(
             name: "CalzinoServerTests",
             dependencies: [
                 "CalzinoServer",
                 "CalzinoConfiguration",
                 "CalzinoPolicy",
-                "CalzinoClient",
-                "CalzinoBench",
+                "CalzinoTestSupport",
                 "SOCKSCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "CalzinoConfigurationTests",
+            dependencies: [
+                "CalzinoConfiguration", "CalzinoServer", "CalzinoPolicy", "CalzinoTestSupport", "SOCKSCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CalzinoClientTests",
+            dependencies: [
+                "CalzinoClient", "CalzinoTestSupport", "SOCKSCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CalzinoBenchTests",
+            dependencies: ["CalzinoBench", "CalzinoTestSupport"]
+        ),
+        // The `calzino` binary as an operator runs it (it must be built first: the README's test command does).
+        .testTarget(
+            name: "CalzinoCommandTests",
+            dependencies: [
+                "CalzinoServer", "CalzinoTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]
@@ -122,7 +164,7 @@ if Context.environment["CALZINO_FUZZ"] == "1" {
     // The executable and the tests do not link under libFuzzer (its main would be a second one); the fuzz
     // build is every library plus the harnesses, built in one go.
     package.products.removeAll { $0.name == "calzino" }
-    package.targets.removeAll { $0.name == "calzino" || $0.type == .test }
+    package.targets.removeAll { $0.name == "calzino" || $0.type == .test || $0.name == "CalzinoTestSupport" }
     let harnesses: [(String, [Target.Dependency])] = [
         ("FuzzHandshake", ["SOCKSCore"]),
         ("FuzzMessages", ["SOCKSCore", "CalzinoServer"]),

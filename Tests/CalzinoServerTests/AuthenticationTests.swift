@@ -3,18 +3,12 @@ import CalzinoConfiguration
 import Foundation
 import NIOCore
 import SOCKSCore
+import CalzinoTestSupport
 import Testing
 
 /// RFC 1929 username/password: hashes, the users file, the handshake, and real clients.
 @Suite(.timeLimit(.minutes(1)))
 struct AuthenticationTests {
-    /// Cheap parameters for tests; the format and the code path are those of real hashes.
-    static func quickHash(_ password: String) throws -> PasswordHash {
-        let salt: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
-        let key = try KDFForTests.derive(password, salt: salt)
-        return PasswordHash(rounds: 1024, blockSize: 8, parallelism: 1, salt: salt, key: key)
-    }
-
     @Test func hashesVerifyAndRoundTrip() throws {
         let hash = try PasswordHash.make(password: "correct horse")
         #expect(hash.verify(Array("correct horse".utf8)))
@@ -37,7 +31,7 @@ struct AuthenticationTests {
     }
 
     @Test func usersFile() throws {
-        let hash = try Self.quickHash("pw").encoded
+        let hash = try TestHashes.quick("pw").encoded
         let store = try UsersFile.parse("# users\n\nalice:\(hash)\n  bob:\(hash)  \n", file: "users.txt")
         #expect(store.count == 2)
         #expect(store.verify(username: Array("alice".utf8), password: Array("pw".utf8)) == "alice")
@@ -64,7 +58,7 @@ struct AuthenticationTests {
     }
 
     @Test func duplicateUsersAreAnError() throws {
-        let hash = try Self.quickHash("pw").encoded
+        let hash = try TestHashes.quick("pw").encoded
         #expect(throws: ConfigurationFileError(file: "f", line: 2, problem: "user 'a' appears twice")) {
             try UsersFile.parse("a:\(hash)\na:\(hash)\n", file: "f")
         }
@@ -90,7 +84,7 @@ struct AuthenticationTests {
     }
 
     static func serverWithAlice() async throws -> TestServer {
-        let store = try UsersFile.parse("alice:\(try Self.quickHash("s3cret").encoded)\n", file: "users")
+        let store = try UsersFile.parse("alice:\(try TestHashes.quick("s3cret").encoded)\n", file: "users")
         return try await TestServer.start { $0.users = store }
     }
 

@@ -1,6 +1,7 @@
 @testable import CalzinoServer
 import Foundation
 import NIOCore
+import CalzinoTestSupport
 import Testing
 
 /// BIND through the real server on loopback, SOCKS4 and SOCKS5: both replies, the relay, the peer check,

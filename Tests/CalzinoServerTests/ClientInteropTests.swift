@@ -1,5 +1,6 @@
 import CalzinoServer
 import Foundation
+import CalzinoTestSupport
 import Testing
 
 /// Real clients, as users run them, through the real server to local targets.

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import NIOCore
 import NIOPosix
+import CalzinoTestSupport
 import Testing
 
 /// Every failure a client can meet, with the exact reply code and the close that follows.

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import SOCKSCore
+import CalzinoTestSupport
 import Testing
 
 /// The handshake handler on an embedded channel: replies, holds reads while a request runs, deadlines.

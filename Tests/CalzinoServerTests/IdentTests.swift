@@ -1,6 +1,7 @@
 import CalzinoPolicy
 @testable import CalzinoServer
 import NIOCore
+import CalzinoTestSupport
 import Testing
 
 /// RFC 1413 checks of SOCKS4 requests against a small identd on loopback: 0x5A, 0x5C, 0x5D, the question
@@ -97,7 +98,7 @@ struct IdentTests {
         let target = try await TestTarget.start(.echo)
         let identd = try await TestIdentd.start(naming: "alice")
         let identPort = identd.port
-        let hash = try AuthenticationTests.quickHash("pw")
+        let hash = try TestHashes.quick("pw")
         let rules = try RulesIntegrationTests.rules("rules:\n  - {name: ident-alice, action: allow, versions: [socks4], users: [alice]}\n")
         let proxy = try await TestServer.start {
             $0.users = UserStore(users: ["bob": hash])

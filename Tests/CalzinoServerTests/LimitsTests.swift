@@ -2,48 +2,30 @@ import CalzinoPolicy
 @testable import CalzinoServer
 import NIOCore
 import Glibc
+import CalzinoTestSupport
 import Testing
 
 /// Session limits (total, per client, per user), the handshake rate per client, and bandwidth buckets
 /// per session and per user, through the real server on loopback.
 @Suite(.timeLimit(.minutes(1)))
 struct LimitsTests {
-    /// A SOCKS5 CONNECT with RFC 1929 credentials; returns the socket and the reply code.
-    static func authenticatedConnect(proxyPort: Int, targetPort: Int, user: String, password: String) throws -> (RawSocket, UInt8) {
-        let socket = try RawSocket(port: proxyPort)
-        try socket.send([5, 1, 2])
-        _ = try socket.receive(exactly: 2)
-        try socket.send([1, UInt8(user.utf8.count)] + Array(user.utf8) + [UInt8(password.utf8.count)] + Array(password.utf8))
-        let status = try socket.receive(exactly: 2)
-        guard status[1] == 0 else { return (socket, 0xFF) }
-        // Wire.socks5Connect carries its own greeting: skip it, the method is chosen already.
-        try socket.send(Array(Wire.socks5Connect(port: targetPort).dropFirst(3)))
-        return (socket, try socket.receive(exactly: 10)[1])
-    }
-
-    static func connectReply(proxyPort: Int, targetPort: Int) throws -> (RawSocket, UInt8) {
-        let socket = try RawSocket(port: proxyPort)
-        try socket.send(Wire.socks5Connect(port: targetPort))
-        return (socket, try Wire.readSOCKS5Reply(socket).reply[1])
-    }
-
     @Test func sessionsPerClientAndInTotal() async throws {
         let target = try await TestTarget.start(.echo)
         let perClient = try await TestServer.start { $0.limits.sessionsPerClient = 2 }
         let total = try await TestServer.start { $0.limits.maxSessions = 1 }
         let perClientPort = perClient.port, totalPort = total.port, targetPort = target.port
         let (third, afterClose, socks4) = try await onThread { () -> (UInt8, UInt8, UInt8) in
-            let first = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
-            let second = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
-            let third = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).1
+            let first = try Wire.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
+            let second = try Wire.connectReply(proxyPort: perClientPort, targetPort: targetPort).0
+            let third = try Wire.connectReply(proxyPort: perClientPort, targetPort: targetPort).1
             first.close()
             var afterClose: UInt8 = 0xFF
             for _ in 0..<100 where afterClose != 0 {
-                afterClose = try Self.connectReply(proxyPort: perClientPort, targetPort: targetPort).1
+                afterClose = try Wire.connectReply(proxyPort: perClientPort, targetPort: targetPort).1
                 if afterClose != 0 { usleep(20_000) }
             }
             _ = second
-            let only = try Self.connectReply(proxyPort: totalPort, targetPort: targetPort).0
+            let only = try Wire.connectReply(proxyPort: totalPort, targetPort: targetPort).0
             let over = try RawSocket(port: totalPort)
             try over.send(Wire.socks4Connect(port: targetPort))
             let socks4 = try over.receive(exactly: 8)[1]
@@ -62,7 +44,7 @@ struct LimitsTests {
 
     @Test func sessionsPerUser() async throws {
         let target = try await TestTarget.start(.echo)
-        let hash = try AuthenticationTests.quickHash("pw")
+        let hash = try TestHashes.quick("pw")
         let users = UserStore(users: ["alice": hash, "bob": hash])
         let proxy = try await TestServer.start {
             $0.users = users
@@ -70,9 +52,9 @@ struct LimitsTests {
         }
         let port = proxy.port, targetPort = target.port
         let (alice, aliceAgain, bob) = try await onThread { () -> (UInt8, UInt8, UInt8) in
-            let first = try Self.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
-            let second = try Self.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
-            let third = try Self.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "bob", password: "pw")
+            let first = try Wire.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
+            let second = try Wire.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
+            let third = try Wire.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "bob", password: "pw")
             defer { first.0.close(); third.0.close() }
             return (first.1, second.1, third.1)
         }
@@ -99,7 +81,7 @@ struct LimitsTests {
         #expect(served >= 5 && served <= 8, "about one second's worth is served: \(served)")
         #expect(closed >= 7, "the rest are closed at once: \(closed)")
         try await Task.sleep(nanoseconds: 1_100_000_000)
-        let later = try await onThread { try Self.connectReply(proxyPort: port, targetPort: targetPort).1 }
+        let later = try await onThread { try Wire.connectReply(proxyPort: port, targetPort: targetPort).1 }
         #expect(later == 0x00, "the bucket refills")
         await proxy.stop()
         await target.stop()
@@ -115,9 +97,9 @@ struct LimitsTests {
     static func download(proxyPort: Int, targetPort: Int, count: Int, user: String? = nil) throws -> (NIODeadline, NIODeadline) {
         let socket: RawSocket
         if let user {
-            socket = try Self.authenticatedConnect(proxyPort: proxyPort, targetPort: targetPort, user: user, password: "pw").0
+            socket = try Wire.authenticatedConnect(proxyPort: proxyPort, targetPort: targetPort, user: user, password: "pw").0
         } else {
-            socket = try Self.connectReply(proxyPort: proxyPort, targetPort: targetPort).0
+            socket = try Wire.connectReply(proxyPort: proxyPort, targetPort: targetPort).0
         }
         defer { socket.close() }
         let start = NIODeadline.now()
@@ -148,7 +130,7 @@ struct LimitsTests {
         let proxy = try await TestServer.start { $0.rules = rules }
         let port = proxy.port, sinkPort = sink.port
         let seconds = try await onThread { () -> Double in
-            let socket = try Self.connectReply(proxyPort: port, targetPort: sinkPort).0
+            let socket = try Wire.connectReply(proxyPort: port, targetPort: sinkPort).0
             defer { socket.close() }
             let start = NIODeadline.now()
             let chunk = [UInt8](repeating: 7, count: 64 << 10)
@@ -166,7 +148,7 @@ struct LimitsTests {
     @Test func userBandwidthIsSharedFairly() async throws {
         let count = 3 << 19  // 1.5 MiB each
         let target = try await TestTarget.start(.source(count: count))
-        let hash = try AuthenticationTests.quickHash("pw")
+        let hash = try TestHashes.quick("pw")
         let proxy = try await TestServer.start {
             $0.users = UserStore(users: ["alice": hash])
             $0.limits.bandwidthPerUser = Bandwidth(down: 1 << 20)

@@ -1,6 +1,7 @@
 @testable import CalzinoServer
 import NIOCore
 import NIOEmbedded
+import CalzinoTestSupport
 import Testing
 
 /// The relay's glue handlers on embedded channels: backpressure, half-close and close propagation.

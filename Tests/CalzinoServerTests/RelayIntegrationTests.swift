@@ -2,6 +2,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import CalzinoTestSupport
 import Testing
 
 /// The relay through the real server on loopback: pipelining, half-close, bulk, many tunnels, backpressure.

@@ -3,6 +3,7 @@ import CalzinoConfiguration
 @testable import CalzinoServer
 import NIOCore
 import NIOPosix
+import CalzinoTestSupport
 import Testing
 
 /// Rules through the real server on loopback: CONNECT by port and name, DNS rebinding, BIND peers, UDP

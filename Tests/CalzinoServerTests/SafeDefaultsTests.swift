@@ -3,6 +3,7 @@ import CalzinoPolicy
 import Foundation
 import NIOCore
 import SOCKSCore
+import CalzinoTestSupport
 import Testing
 
 /// Safe by default: no open proxy on a network-facing listener, and no private destinations from one.

@@ -3,28 +3,16 @@ import CalzinoServer
 import NIOConcurrencyHelpers
 import NIOCore
 import SOCKSCore
+import CalzinoTestSupport
 import Testing
 
 /// The embedder's view of ended sessions: `CalzinoServer(sessionEnded:)` gets one summary per session,
 /// with the same facts as the access line.
 @Suite(.timeLimit(.minutes(1)))
 struct SessionEventsTests {
-    final class Summaries: Sendable {
-        private let box = NIOLockedValueBox<[CalzinoSessionSummary]>([])
-        func add(_ summary: CalzinoSessionSummary) { self.box.withLockedValue { $0.append(summary) } }
-
-        /// Waits (bounded) until `count` summaries have come, and returns them.
-        func wait(for count: Int) async -> [CalzinoSessionSummary] {
-            for _ in 0..<500 where self.box.withLockedValue({ $0.count }) < count {
-                try? await Task.sleep(nanoseconds: 10_000_000)
-            }
-            return self.box.withLockedValue { $0 }
-        }
-    }
-
     @Test func aRelayedSessionAndADeniedOneAreSummarised() async throws {
         let target = try await TestTarget.start(.echo)
-        let summaries = Summaries()
+        let summaries = SessionSummaries()
         let proxy = try await TestServer.start(collecting: summaries) {
             $0.rules = AccessRules(rules: [AccessRule(name: "no-25", action: .deny, destinationPorts: [PortRange(parsing: "25")!])])
         }
@@ -34,7 +22,7 @@ struct SessionEventsTests {
             _ = try socket.receive(exactly: 4)
             socket.close()
         }
-        let refused = try await onThread { try LimitsTests.connectReply(proxyPort: port, targetPort: 25) }
+        let refused = try await onThread { try Wire.connectReply(proxyPort: port, targetPort: 25) }
         #expect(refused.1 == 0x02)
         refused.0.close()
 

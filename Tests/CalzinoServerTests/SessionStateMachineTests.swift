@@ -2,6 +2,7 @@
 import CalzinoPolicy
 import NIOCore
 import SOCKSCore
+import CalzinoTestSupport
 import Testing
 
 /// The session state machine as tables: each state it can be in, against each event, with the action it

@@ -1,6 +1,7 @@
 @testable import CalzinoServer
 import Foundation
 import NIOCore
+import CalzinoTestSupport
 import Testing
 
 /// UDP ASSOCIATE through the real server on loopback.

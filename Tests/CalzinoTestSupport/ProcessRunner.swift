@@ -1,15 +1,15 @@
 import Foundation
 
 /// Runs a real client (curl, ncat, python) with a time limit, collecting its output.
-struct ProcessResult {
-    var status: Int32
-    var stdout: Data
-    var stderr: String
-    var timedOut: Bool
+package struct ProcessResult {
+    package var status: Int32
+    package var stdout: Data
+    package var stderr: String
+    package var timedOut: Bool
 }
 
-enum ProcessRunner {
-    static func run(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60, environment: [String: String]? = nil) async throws -> ProcessResult {
+package enum ProcessRunner {
+    package static func run(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60, environment: [String: String]? = nil) async throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -64,14 +64,14 @@ enum ProcessRunner {
     }
 
     /// Whether a command is on the PATH (tests that need a missing client fail with a clear message).
-    static func exists(_ command: String) async -> Bool {
+    package static func exists(_ command: String) async -> Bool {
         (try? await run(["sh", "-c", "command -v \(command)"], timeout: 10).status) == 0
     }
 }
 
-final class LockedData: @unchecked Sendable {
+package final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
-    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+    package func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+    package func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }

@@ -3,23 +3,25 @@ import NIOCore
 import NIOPosix
 
 /// A target that sends a greeting, shuts its write half at once, and records everything it reads until EOF.
-final class TargetRecorder: Sendable {
+package final class TargetRecorder: Sendable {
+    package init() {}
+
     private let state = NIOLockedValueBox<(bytes: [UInt8], eof: Bool)>(([], false))
 
-    func start(greeting: [UInt8]) async throws -> TestTarget {
+    package func start(greeting: [UInt8]) async throws -> TestTarget {
         try await TestTarget.start(custom: { RecordingHandler(greeting: greeting, recorder: self) })
     }
 
-    func append(_ bytes: ByteBuffer) {
+    package func append(_ bytes: ByteBuffer) {
         self.state.withLockedValue { $0.bytes += bytes.readableBytesView }
     }
 
-    func markEOF() {
+    package func markEOF() {
         self.state.withLockedValue { $0.eof = true }
     }
 
     /// The bytes read, once EOF came (or after 10 s).
-    func waitForEOF() async -> [UInt8] {
+    package func waitForEOF() async -> [UInt8] {
         for _ in 0..<1000 {
             let (bytes, eof) = self.state.withLockedValue { ($0.bytes, $0.eof) }
             if eof { return bytes }
@@ -30,30 +32,30 @@ final class TargetRecorder: Sendable {
 }
 
 private final class RecordingHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    let greeting: [UInt8]
-    let recorder: TargetRecorder
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
+    package let greeting: [UInt8]
+    package let recorder: TargetRecorder
 
-    init(greeting: [UInt8], recorder: TargetRecorder) {
+    package init(greeting: [UInt8], recorder: TargetRecorder) {
         self.greeting = greeting
         self.recorder = recorder
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(bytes: self.greeting)), promise: nil)
         context.close(mode: .output, promise: nil)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.recorder.append(self.unwrapInboundIn(data))
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         self.recorder.markEOF()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
             self.recorder.markEOF()
         }

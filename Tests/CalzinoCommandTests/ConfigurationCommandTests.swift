@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import CalzinoServer
+import CalzinoTestSupport
 import Testing
 
 /// `calzino check-config` and `calzino serve --config` with a SIGHUP reload, as an operator runs them.
@@ -23,7 +24,7 @@ struct ConfigurationCommandTests {
 
     /// A SOCKS5 CONNECT's reply code; the connection is closed again.
     static func connectReply(proxyPort: Int, targetPort: Int) throws -> UInt8 {
-        let (socket, code) = try LimitsTests.connectReply(proxyPort: proxyPort, targetPort: targetPort)
+        let (socket, code) = try Wire.connectReply(proxyPort: proxyPort, targetPort: targetPort)
         socket.close()
         return code
     }
@@ -63,13 +64,13 @@ struct ConfigurationCommandTests {
         let second = try await TestTarget.start(.echo)
         let firstPort = first.port, secondPort = second.port
         let config = try Self.temporaryFile("rules:\n  - {name: no-second, action: deny, to-ports: [\(secondPort)]}\n")
-        let (server, log, port) = try await ServeCommandTests.startServer(["--config", config.path])
+        let (server, log, port) = try await ServeProcess.start(["--config", config.path])
         defer { server.terminate() }
         let tunnel = try await onThread { try Wire.openTunnel(proxyPort: port, targetPort: firstPort) }
         #expect(try await onThread { try Self.connectReply(proxyPort: port, targetPort: secondPort) } == 0x02)
 
         // The new file brings users too (a listener on loopback may have them).
-        let hash = try AuthenticationTests.quickHash("pw").encoded
+        let hash = try TestHashes.quick("pw").encoded
         try "users:\n  alice: \"\(hash)\"\nrules:\n  - {name: no-first, action: deny, to-ports: [\(firstPort)]}\n".write(to: config, atomically: true, encoding: .utf8)
         kill(server.processIdentifier, SIGHUP)
         #expect(await Self.waitForLog(log, containing: "configuration reloaded"))
@@ -78,8 +79,8 @@ struct ConfigurationCommandTests {
             defer { socket.close() }
             try socket.send([5, 1, 0])
             let method = try socket.receive(exactly: 2)[1]
-            let first = try LimitsTests.authenticatedConnect(proxyPort: port, targetPort: firstPort, user: "alice", password: "pw")
-            let second = try LimitsTests.authenticatedConnect(proxyPort: port, targetPort: secondPort, user: "alice", password: "pw")
+            let first = try Wire.authenticatedConnect(proxyPort: port, targetPort: firstPort, user: "alice", password: "pw")
+            let second = try Wire.authenticatedConnect(proxyPort: port, targetPort: secondPort, user: "alice", password: "pw")
             first.0.close()
             second.0.close()
             return (method, first.1, second.1)
@@ -99,7 +100,7 @@ struct ConfigurationCommandTests {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(text.contains("\(config.path):2: rules[1].to-ports[1]: '99999' is not a port"), "\(text)")
         let stillDenied = try await onThread {
-            let (socket, code) = try LimitsTests.authenticatedConnect(proxyPort: port, targetPort: firstPort, user: "alice", password: "pw")
+            let (socket, code) = try Wire.authenticatedConnect(proxyPort: port, targetPort: firstPort, user: "alice", password: "pw")
             socket.close()
             return code
         }
@@ -107,7 +108,7 @@ struct ConfigurationCommandTests {
         #expect(server.isRunning)
         tunnel.close()
         kill(server.processIdentifier, SIGTERM)
-        _ = await ServeCommandTests.waitForExit(server, seconds: 10)
+        _ = await ServeProcess.waitForExit(server, seconds: 10)
         await first.stop()
         await second.stop()
         try? FileManager.default.removeItem(at: config)

@@ -3,6 +3,7 @@ import CalzinoServer
 import NIOCore
 import SOCKSCore
 import Glibc
+import CalzinoTestSupport
 import Testing
 
 @Suite struct ConfigurationValueTests {

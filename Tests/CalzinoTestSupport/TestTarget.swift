@@ -2,8 +2,8 @@ import NIOCore
 import NIOPosix
 
 /// A loopback server for the proxy to connect to: the far end of every integration test.
-final class TestTarget: Sendable {
-    enum Kind: Sendable {
+package final class TestTarget: Sendable {
+    package enum Kind: Sendable {
         /// Sends back what it reads; on EOF, finishes sending and shuts its own write half.
         case echo
         /// Answers any request with a 200 and `body`, then closes.
@@ -14,14 +14,14 @@ final class TestTarget: Sendable {
         case greeter(greeting: [UInt8])
     }
 
-    let channel: any Channel
-    var port: Int { self.channel.localAddress?.port ?? 0 }
+    package let channel: any Channel
+    package var port: Int { self.channel.localAddress?.port ?? 0 }
 
     private init(channel: any Channel) {
         self.channel = channel
     }
 
-    static func start(_ kind: Kind, host: String = "127.0.0.1") async throws -> TestTarget {
+    package static func start(_ kind: Kind, host: String = "127.0.0.1") async throws -> TestTarget {
         try await Self.start(host: host) {
             switch kind {
             case .echo: return EchoHandler(greeting: nil)
@@ -33,7 +33,7 @@ final class TestTarget: Sendable {
     }
 
     /// A target whose connections each get the handler `makeHandler` makes.
-    static func start(host: String = "127.0.0.1", custom makeHandler: @escaping @Sendable () -> any ChannelHandler) async throws -> TestTarget {
+    package static func start(host: String = "127.0.0.1", custom makeHandler: @escaping @Sendable () -> any ChannelHandler) async throws -> TestTarget {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -47,24 +47,24 @@ final class TestTarget: Sendable {
         return TestTarget(channel: channel)
     }
 
-    func stop() async {
+    package func stop() async {
         try? await self.channel.close()
     }
 }
 
 /// A deterministic byte stream: byte i is a function of i, so a reader checks any offset alone. It repeats
 /// with a prime period, taken from a table made once, so that a debug build can produce it quickly.
-enum TestPattern {
-    static let period = 1_000_003
+package enum TestPattern {
+    package static let period = 1_000_003
     private static let table: [UInt8] = (0..<(period + (1 << 16))).map { i in
         UInt8(truncatingIfNeeded: ((i % period) &* 2_654_435_761) >> 13)
     }
 
-    static func byte(at offset: Int) -> UInt8 {
+    package static func byte(at offset: Int) -> UInt8 {
         Self.table[offset % Self.period]
     }
 
-    static func bytes(from offset: Int, count: Int) -> [UInt8] {
+    package static func bytes(from offset: Int, count: Int) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var position = offset
@@ -79,47 +79,47 @@ enum TestPattern {
 }
 
 private final class EchoHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    let greeting: [UInt8]?
-    init(greeting: [UInt8]?) { self.greeting = greeting }
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
+    package let greeting: [UInt8]?
+    package init(greeting: [UInt8]?) { self.greeting = greeting }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         if let greeting {
             context.writeAndFlush(self.wrapOutboundOut(ByteBuffer(bytes: greeting)), promise: nil)
         }
         context.fireChannelActive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.write(data, promise: nil)
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
             context.flush()
             context.close(mode: .output, promise: nil)
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }
 
 private final class HTTPHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    let body: [UInt8]
-    var head = ByteBuffer()
-    var answered = false
-    init(body: [UInt8]) { self.body = body }
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
+    package let body: [UInt8]
+    package var head = ByteBuffer()
+    package var answered = false
+    package init(body: [UInt8]) { self.body = body }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = self.unwrapInboundIn(data)
         self.head.writeBuffer(&incoming)
         guard !self.answered, self.head.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) != nil else { return }
@@ -132,31 +132,31 @@ private final class HTTPHandler: ChannelInboundHandler {
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {}
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {}
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }
 
 /// Writes only while the channel is writable, so its own memory stays small however slow the reader.
 private final class SourceHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    let count: Int
-    var sent = 0
-    var closing = false
-    init(count: Int) { self.count = count }
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
+    package let count: Int
+    package var sent = 0
+    package var closing = false
+    package init(count: Int) { self.count = count }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         self.pump(context: context)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         self.pump(context: context)
     }
 
-    func pump(context: ChannelHandlerContext) {
+    package func pump(context: ChannelHandlerContext) {
         while context.channel.isWritable && self.sent < self.count {
             let n = min(1 << 16, self.count - self.sent)
             var chunk = context.channel.allocator.buffer(capacity: n)
@@ -173,9 +173,9 @@ private final class SourceHandler: ChannelInboundHandler {
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {}
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {}
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }

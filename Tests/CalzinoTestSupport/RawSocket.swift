@@ -6,16 +6,17 @@ import Darwin
 
 /// A blocking TCP client for byte-exact tests. Every receive has a timeout, so no test can hang on it.
 /// Used from one thread at a time; handed between threads only in sequence (hence `@unchecked`).
-final class RawSocket: @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+package final class RawSocket: @unchecked Sendable {
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
+        package init(description: String) { self.description = description }
     }
 
     private let fd: CInt
     private var closed = false
 
     /// Connects to 127.0.0.1:`port` (or ::1 when `ipv6`).
-    init(port: Int, ipv6: Bool = false, host: String? = nil, localHost: String? = nil, receiveBuffer: Int? = nil, timeoutSeconds: Int = 15) throws {
+    package init(port: Int, ipv6: Bool = false, host: String? = nil, localHost: String? = nil, receiveBuffer: Int? = nil, timeoutSeconds: Int = 15) throws {
         let family = ipv6 ? AF_INET6 : AF_INET
         #if canImport(Glibc)
         let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
@@ -72,21 +73,21 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 
-    func close() {
+    package func close() {
         guard !self.closed else { return }
         self.closed = true
         Glibc.close(self.fd)
     }
 
     /// Closes with SO_LINGER 0, which sends a reset instead of a FIN.
-    func reset() {
+    package func reset() {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(self.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         Glibc.close(self.fd)
         self.closed = true
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    package func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(self.fd, $0.baseAddress, $0.count, CInt(MSG_NOSIGNAL)) }
@@ -96,7 +97,7 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// Receives exactly `count` bytes, or throws on EOF, error or timeout.
-    func receive(exactly count: Int) throws -> [UInt8] {
+    package func receive(exactly count: Int) throws -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var chunk = [UInt8](repeating: 0, count: min(max(count, 1), 1 << 16))
@@ -112,7 +113,7 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// Receives until EOF (or `limit` bytes); throws on error or timeout.
-    func receiveUntilEOF(limit: Int = 1 << 30) throws -> [UInt8] {
+    package func receiveUntilEOF(limit: Int = 1 << 30) throws -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while result.count < limit {
@@ -125,7 +126,7 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// Receives and counts bytes until EOF, checking them against `expected` at their offset.
-    func drainCounting(check: (Int, UnsafeRawBufferPointer) -> Bool) throws -> Int {
+    package func drainCounting(check: (Int, UnsafeRawBufferPointer) -> Bool) throws -> Int {
         var total = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -139,7 +140,7 @@ final class RawSocket: @unchecked Sendable {
     }
 
     /// The local port of this socket.
-    var localPort: Int {
+    package var localPort: Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
@@ -148,17 +149,17 @@ final class RawSocket: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func setReceiveBuffer(_ bytes: Int) {
+    package func setReceiveBuffer(_ bytes: Int) {
         var size = CInt(bytes)
         setsockopt(self.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<CInt>.size))
     }
 
-    func shutdownWrite() {
+    package func shutdownWrite() {
         shutdown(self.fd, CInt(SHUT_WR))
     }
 
     /// Whether the peer has closed: a receive returns EOF (or a reset) within the timeout.
-    func waitForClose() -> Bool {
+    package func waitForClose() -> Bool {
         var byte: UInt8 = 0
         while true {
             let n = recv(self.fd, &byte, 1, 0)

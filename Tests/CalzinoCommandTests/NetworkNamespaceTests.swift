@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CalzinoTestSupport
 import Testing
 
 /// Two IP networks with no route between them, made with `ip netns` and veth pairs: a "lan" namespace with

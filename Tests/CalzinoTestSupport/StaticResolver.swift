@@ -4,30 +4,30 @@ import NIOPosix
 
 /// A resolver for tests: names in `table` resolve at once, names in `hanging` never answer, anything else
 /// fails. It keeps test traffic off any DNS server.
-final class StaticResolver: Resolver, Sendable {
-    struct NoSuchName: Error {}
+package final class StaticResolver: Resolver, Sendable {
+    package struct NoSuchName: Error {}
 
-    let eventLoop: any EventLoop
-    let table: [String: [SocketAddress]]
-    let hanging: Set<String>
+    package let eventLoop: any EventLoop
+    package let table: [String: [SocketAddress]]
+    package let hanging: Set<String>
     // Promises for hanging names, kept so that they are failed (not leaked) when the query is cancelled.
     private let pending = NIOLockedValueBox<[EventLoopPromise<[SocketAddress]>]>([])
 
-    init(eventLoop: any EventLoop, table: [String: [SocketAddress]], hanging: Set<String> = []) {
+    package init(eventLoop: any EventLoop, table: [String: [SocketAddress]], hanging: Set<String> = []) {
         self.eventLoop = eventLoop
         self.table = table
         self.hanging = hanging
     }
 
-    func initiateAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
+    package func initiateAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
         self.answer(host: host, port: port, family: .inet)
     }
 
-    func initiateAAAAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
+    package func initiateAAAAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
         self.answer(host: host, port: port, family: .inet6)
     }
 
-    func cancelQueries() {
+    package func cancelQueries() {
         let promises = self.pending.withLockedValue { pending in
             defer { pending = [] }
             return pending

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import NIOCore
 import NIOPosix
+import CalzinoTestSupport
 import Testing
 
 /// The `calzino` binary under hostile clients and faults (docs/reliability.md): stalled handshakes, a
@@ -11,7 +12,7 @@ import Testing
 struct HostileClientTests {
     static func stop(_ server: Process, log: URL) async {
         kill(server.processIdentifier, SIGTERM)
-        if !(await ServeCommandTests.waitForExit(server, seconds: 10)) { server.terminate() }
+        if !(await ServeProcess.waitForExit(server, seconds: 10)) { server.terminate() }
         try? FileManager.default.removeItem(at: log)
     }
 
@@ -27,7 +28,7 @@ struct HostileClientTests {
     /// and every stalled connection is closed at the handshake deadline.
     @Test func stalledHandshakesAreClosedAndOthersServed() async throws {
         let target = try await TestTarget.start(.echo)
-        let (server, log, port) = try await ServeCommandTests.startServer(["--handshake-timeout", "3s"])
+        let (server, log, port) = try await ServeProcess.start(["--handshake-timeout", "3s"])
         let targetPort = target.port
         let opened = Date()
         let stalled = try await onThread { () -> [RawSocket] in
@@ -64,7 +65,7 @@ struct HostileClientTests {
     @Test func slowReaderKeepsMemoryFlat() async throws {
         let total = 1 << 30
         let target = try await TestTarget.start(.source(count: total))
-        let (server, log, port) = try await ServeCommandTests.startServer([])
+        let (server, log, port) = try await ServeProcess.start([])
         let probe = ProcessProbe(pid: server.processIdentifier)
         let targetPort = target.port
         // Warm up: one session, so that the event loops' own allocations are in the baseline.
@@ -94,7 +95,7 @@ struct HostileClientTests {
         let tunnels = 100
         let chunk = TestPattern.bytes(from: 0, count: 256 << 10)
         let target = try await TestTarget.start(.echo)
-        let (server, log, port) = try await ServeCommandTests.startServer(["--threads", "1"])
+        let (server, log, port) = try await ServeProcess.start(["--threads", "1"])
         let probe = ProcessProbe(pid: server.processIdentifier)
         let targetPort = target.port
         _ = try await onThread { try Self.echoSession(proxyPort: port, targetPort: targetPort) }
@@ -126,7 +127,7 @@ struct HostileClientTests {
     /// once, the log says so without flooding, the server does not spin, and it serves again once they close.
     @Test func descriptorExhaustionShedsCleanly() async throws {
         let target = try await TestTarget.start(.echo)
-        let (server, log, port) = try await ServeCommandTests.startServer([], descriptorLimit: 100)
+        let (server, log, port) = try await ServeProcess.start([], descriptorLimit: 100)
         let probe = ProcessProbe(pid: server.processIdentifier)
         let targetPort = target.port
         let held = try await onThread { () -> [RawSocket] in
@@ -161,7 +162,7 @@ struct HostileClientTests {
         let resetting = try await TestTarget.start { ResetAfterSending(count: 256 << 10) }
         let closing = try await TestTarget.start { CloseAtOnce() }
         let source = try await TestTarget.start(.source(count: 64 << 20))
-        let (server, log, port) = try await ServeCommandTests.startServer([])
+        let (server, log, port) = try await ServeProcess.start([])
         let probe = ProcessProbe(pid: server.processIdentifier)
         let baseline = probe.openDescriptors
         let resettingPort = resetting.port, closingPort = closing.port, sourcePort = source.port
@@ -198,7 +199,7 @@ struct HostileClientTests {
     @Test func protocolAbuse() async throws {
         let target = try await TestTarget.start(.echo)
         let echo = try await UDPEchoTarget.start()
-        let (server, log, port) = try await ServeCommandTests.startServer(["--connect-timeout", "2s"])
+        let (server, log, port) = try await ServeProcess.start(["--connect-timeout", "2s"])
         let targetPort = target.port, echoPort = echo.port
         let connect = Wire.socks5Connect(port: targetPort)
         try await onThread {
@@ -243,10 +244,10 @@ struct HostileClientTests {
             control.close()
         }
         // Field limits of RFC 1929: 255-byte name and password, and empty ones.
-        let hash = try AuthenticationTests.quickHash("pw").encoded
+        let hash = try TestHashes.quick("pw").encoded
         let users = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-users-\(UInt32.random(in: 0...UInt32.max))")
         try "alice:\(hash)\n".write(to: users, atomically: true, encoding: .utf8)
-        let (authServer, authLog, authPort) = try await ServeCommandTests.startServer(["--users", users.path])
+        let (authServer, authLog, authPort) = try await ServeProcess.start(["--users", users.path])
         try await onThread {
             for (name, password) in [(255, 255), (0, 0), (1, 0), (0, 1)] {
                 let socket = try RawSocket(port: authPort)

@@ -3,12 +3,12 @@ import Glibc
 #endif
 
 /// A blocking UDP socket for tests, with a receive timeout so no test hangs on it.
-final class UDPSocket: @unchecked Sendable {
+package final class UDPSocket: @unchecked Sendable {
     private let fd: CInt
-    let ipv6: Bool
+    package let ipv6: Bool
 
     /// Bound to `localHost` (default the loopback address of the family) on a free port.
-    init(ipv6: Bool = false, localHost: String? = nil, timeoutMilliseconds: Int = 3000) throws {
+    package init(ipv6: Bool = false, localHost: String? = nil, timeoutMilliseconds: Int = 3000) throws {
         self.ipv6 = ipv6
         self.fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard self.fd >= 0 else { throw RawSocket.Failure(description: "socket: errno \(errno)") }
@@ -25,7 +25,7 @@ final class UDPSocket: @unchecked Sendable {
         close(self.fd)
     }
 
-    var port: Int {
+    package var port: Int {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &storage) {
@@ -55,7 +55,7 @@ final class UDPSocket: @unchecked Sendable {
         }
     }
 
-    func send(_ bytes: [UInt8], to host: String, port: Int) throws {
+    package func send(_ bytes: [UInt8], to host: String, port: Int) throws {
         let sent = try self.withAddress(host: host, port: port) { address, length in
             bytes.withUnsafeBytes { sendto(self.fd, $0.baseAddress, $0.count, 0, address, length) }
         }
@@ -63,7 +63,7 @@ final class UDPSocket: @unchecked Sendable {
     }
 
     /// The next datagram, or `nil` when none comes within the timeout (the socket's, or this call's).
-    func receive(timeoutMilliseconds: Int? = nil) -> [UInt8]? {
+    package func receive(timeoutMilliseconds: Int? = nil) -> [UInt8]? {
         if let timeoutMilliseconds {
             var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
             setsockopt(self.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -75,22 +75,22 @@ final class UDPSocket: @unchecked Sendable {
 }
 
 /// SOCKS5 UDP datagrams for tests.
-enum UDPWire {
-    static func header(ipv4 host: [UInt8], port: Int, fragment: UInt8 = 0) -> [UInt8] {
+package enum UDPWire {
+    package static func header(ipv4 host: [UInt8], port: Int, fragment: UInt8 = 0) -> [UInt8] {
         [0, 0, fragment, 1] + host + [UInt8(port >> 8), UInt8(port & 0xFF)]
     }
 
-    static func header(ipv6Loopback port: Int) -> [UInt8] {
+    package static func header(ipv6Loopback port: Int) -> [UInt8] {
         [0, 0, 0, 4] + [UInt8](repeating: 0, count: 15) + [1, UInt8(port >> 8), UInt8(port & 0xFF)]
     }
 
-    static func header(name: String, port: Int) -> [UInt8] {
+    package static func header(name: String, port: Int) -> [UInt8] {
         [0, 0, 0, 3, UInt8(name.utf8.count)] + Array(name.utf8) + [UInt8(port >> 8), UInt8(port & 0xFF)]
     }
 
     /// Opens a UDP association over a new control connection; returns the control socket and the relay's
     /// address bytes and port from the reply.
-    static func associate(proxyPort: Int, ipv6: Bool = false, declaredPort: Int = 0) throws -> (control: RawSocket, relayHost: [UInt8], relayPort: Int) {
+    package static func associate(proxyPort: Int, ipv6: Bool = false, declaredPort: Int = 0) throws -> (control: RawSocket, relayHost: [UInt8], relayPort: Int) {
         let control = try RawSocket(port: proxyPort, ipv6: ipv6)
         let declared: [UInt8] = ipv6 ? [4] + [UInt8](repeating: 0, count: 15) + [1] : [1, 127, 0, 0, 1]
         try control.send([5, 1, 0, 5, 3, 0] + declared + [UInt8(declaredPort >> 8), UInt8(declaredPort & 0xFF)])

@@ -2,6 +2,7 @@ import CalzinoClient
 import NIOCore
 import NIOPosix
 import SOCKSCore
+import CalzinoTestSupport
 import Testing
 
 /// Our own client library against our own server: CONNECT, BIND and UDP ASSOCIATE.

@@ -4,6 +4,7 @@ import CalzinoServer
 import NIOCore
 import SOCKSCore
 import Foundation
+import CalzinoTestSupport
 import Testing
 
 @Suite struct ConfigurationFileTests {

@@ -1,48 +1,11 @@
 import Foundation
 import Glibc
+import CalzinoTestSupport
 import Testing
 
 /// The `calzino` binary as an operator runs it: help, flag errors, signals and the drain.
 @Suite(.timeLimit(.minutes(2)))
 struct ServeCommandTests {
-    /// Starts `calzino serve` on 127.0.0.1 port 0 with `arguments` and reads the port it bound from its log
-    /// (a port picked beforehand could be taken by another test in between). Its log goes to a file, never a
-    /// pipe nobody reads, which would stall the server once full.
-    /// With `descriptorLimit`, the server runs under `prlimit` with that soft and hard limit.
-    static func startServer(_ arguments: [String], descriptorLimit: Int? = nil) async throws -> (process: Process, log: URL, port: Int) {
-        let process = Process()
-        let serve = ["serve", "--listen", "127.0.0.1:0"] + arguments
-        if let limit = descriptorLimit {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--nofile=\(limit):\(limit)", TestPaths.calzino] + serve
-        } else {
-            process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
-            process.arguments = serve
-        }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-serve-\(UInt32.random(in: 0...UInt32.max)).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<1000 {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "address=127.0.0.1:") {
-                let digits = text[range.upperBound...].prefix { $0.isNumber }
-                if let port = Int(digits) { return (process, log, port) }
-            }
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-        process.terminate()
-        throw RawSocket.Failure(description: "calzino did not report a listening address")
-    }
-
-    static func waitForExit(_ process: Process, seconds: Int) async -> Bool {
-        for _ in 0..<(seconds * 100) where process.isRunning {
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
-        return !process.isRunning
-    }
-
     @Test func helpExplainsEveryOption() async throws {
         let top = try await ProcessRunner.run([TestPaths.calzino, "--help"])
         #expect(top.status == 0)
@@ -71,7 +34,7 @@ struct ServeCommandTests {
     @Test func sigtermDrainsARunningTransfer() async throws {
         let total = 48 << 20
         let target = try await TestTarget.start(.source(count: total))
-        let (server, log, port) = try await Self.startServer(["--drain-timeout", "60s", "--log-level", "debug"])
+        let (server, log, port) = try await ServeProcess.start(["--drain-timeout", "60s", "--log-level", "debug"])
         let targetPort = target.port
         let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
@@ -92,7 +55,7 @@ struct ServeCommandTests {
             return try socket.drainCounting { _, _ in true }
         }
         #expect(rest == total - (1 << 20), "the transfer finished")
-        let exited = await Self.waitForExit(server, seconds: 20)
+        let exited = await ServeProcess.waitForExit(server, seconds: 20)
         #expect(exited, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         if exited {
             #expect(server.terminationReason == .exit && server.terminationStatus == 0)
@@ -105,14 +68,14 @@ struct ServeCommandTests {
     /// A session that outlives the drain deadline is closed, and the process still exits 0.
     @Test func drainDeadlineClosesLeftoverSessions() async throws {
         let target = try await TestTarget.start(.echo)
-        let (server, _, port) = try await Self.startServer(["--drain-timeout", "500ms"])
+        let (server, _, port) = try await ServeProcess.start(["--drain-timeout", "500ms"])
         let targetPort = target.port
         let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             return socket
         }
         kill(server.processIdentifier, SIGINT)
-        let exited = await Self.waitForExit(server, seconds: 20)
+        let exited = await ServeProcess.waitForExit(server, seconds: 20)
         #expect(exited)
         if exited {
             #expect(server.terminationReason == .exit && server.terminationStatus == 0)

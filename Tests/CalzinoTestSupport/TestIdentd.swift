@@ -3,20 +3,20 @@ import NIOCore
 
 /// A small RFC 1413 identd on loopback: reads `<port> , <port>`, records the pair, and answers with what
 /// `respond` makes of it (`nil`: closes without an answer).
-final class IdentdHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class IdentdHandler: ChannelInboundHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     private let respond: @Sendable (Int, Int) -> String?
     private let questions: NIOLockedValueBox<[(Int, Int)]>
     private var line = ""
 
-    init(questions: NIOLockedValueBox<[(Int, Int)]>, respond: @escaping @Sendable (Int, Int) -> String?) {
+    package init(questions: NIOLockedValueBox<[(Int, Int)]>, respond: @escaping @Sendable (Int, Int) -> String?) {
         self.questions = questions
         self.respond = respond
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.line += String(buffer: self.unwrapInboundIn(data))
         // "\r\n" is one Character in Swift: look for the line feed among the scalars.
         guard let end = self.line.unicodeScalars.firstIndex(of: "\n") else { return }
@@ -42,24 +42,24 @@ private extension Substring {
     }
 }
 
-struct TestIdentd {
-    let target: TestTarget
-    let questions: NIOLockedValueBox<[(Int, Int)]>
+package struct TestIdentd {
+    package let target: TestTarget
+    package let questions: NIOLockedValueBox<[(Int, Int)]>
 
-    var port: Int { self.target.port }
+    package var port: Int { self.target.port }
 
-    static func start(respond: @escaping @Sendable (Int, Int) -> String?) async throws -> TestIdentd {
+    package static func start(respond: @escaping @Sendable (Int, Int) -> String?) async throws -> TestIdentd {
         let questions = NIOLockedValueBox<[(Int, Int)]>([])
         let target = try await TestTarget.start { IdentdHandler(questions: questions, respond: respond) }
         return TestIdentd(target: target, questions: questions)
     }
 
     /// An identd that names `user` as the owner of every connection.
-    static func start(naming user: String) async throws -> TestIdentd {
+    package static func start(naming user: String) async throws -> TestIdentd {
         try await Self.start { "\($0) , \($1) : USERID : UNIX : \(user)" }
     }
 
-    func stop() async {
+    package func stop() async {
         await self.target.stop()
     }
 }

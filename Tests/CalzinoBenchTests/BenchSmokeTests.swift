@@ -1,6 +1,7 @@
 import CalzinoBench
 import Foundation
 import Glibc
+import CalzinoTestSupport
 import Testing
 
 /// The benchmark's seconds-long smoke form: every scenario runs without an error, directly and through
@@ -27,7 +28,7 @@ struct BenchSmokeTests {
     }
 
     @Test func smokeThroughCalzino() async throws {
-        let (server, _, port) = try await ServeCommandTests.startServer([])
+        let (server, _, port) = try await ServeProcess.start([])
         defer { server.terminate() }
         let result = try await ProcessRunner.run(
             [TestPaths.calzino, "bench", "--smoke", "--proxy", "socks5://127.0.0.1:\(port)", "--proxy-pid", "\(server.processIdentifier)"],
