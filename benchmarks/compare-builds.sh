@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares two builds of calzino in one run: a baseline binary (an older commit built beside this tree) and
-# this tree's release build, on the connection-rate scenario whose figures a refactoring must keep
-# (sessions/s and proxy CPU per session), in interleaved rounds that alternate which build goes first, each
+# this tree's release build, on the connection-rate scenarios whose figures a refactoring must keep
+# (sessions/s and proxy CPU per session, with the client and with the target closing first), in interleaved rounds that alternate which build goes first, each
 # server pinned to CPU 0 and started fresh, the load generator (always this tree's) on CPU 1. Then the
 # allocations per session of each (benchmarks/allocations.sh).
 #
@@ -32,7 +32,7 @@ run() {  # run NAME BINARY ROUND
     taskset -c 0 "$2" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/$1.log" &
     server=$!
     for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    taskset -c 1 "$bin" bench --threads 1 --scenarios rate --proxy "socks5://127.0.0.1:$port" \
+    taskset -c 1 "$bin" bench --threads 1 --scenarios rate,rate-target-close --proxy "socks5://127.0.0.1:$port" \
         --proxy-pid "$server" --proxy-cpu 0 --json "$work/$1-$3.json" "${extra[@]}" >"$work/$1-$3.txt" 2>&1 || true
     stop
     sleep 1
@@ -47,7 +47,10 @@ python3 - "$work" "$rounds" <<'PY'
 import json, os, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 keys = [("sessions/s", "rate_sessions_per_s"), ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session"),
-        ("failures", "rate_failures")]
+        ("failures", "rate_failures"),
+        ("sessions/s, target closes first", "rate_target_close_sessions_per_s"),
+        ("proxy CPU per session, target closes first, us", "rate_target_close_proxy_cpu_us_per_session"),
+        ("failures, target closes first", "rate_target_close_failures")]
 print("| measure | before (median) | after (median) | after/before | rounds before | rounds after |")
 print("|---|---|---|---|---|---|")
 for label, key in keys:

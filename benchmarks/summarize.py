@@ -36,6 +36,9 @@ rows = [
     ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session", False),
     ("session cycle p50, us", "rate_cycle_p50_us", False),
     ("session cycle p99, us", "rate_cycle_p99_us", False),
+    ("sessions/s, target closes first", "rate_target_close_sessions_per_s", True),
+    ("session failures, target closes first", "rate_target_close_failures", False),
+    ("proxy CPU per session, target closes first, us", "rate_target_close_proxy_cpu_us_per_session", False),
     ("round trip p50, us", "latency_p50_us", False),
     ("round trip p99, us", "latency_p99_us", False),
     ("idle tunnels held / verified", None, True),
@@ -80,6 +83,7 @@ print("| measure | calzino | Dante | microsocks |")
 print("|---|---|---|---|")
 for label, key in [
     ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session"),
+    ("proxy CPU per session, target closes first, us", "rate_target_close_proxy_cpu_us_per_session"),
     ("round trip p50, us", "latency_p50_us"),
     ("round trip p99, us", "latency_p99_us"),
 ]:
@@ -120,6 +124,12 @@ if known(c, m):
 c, m = calzino["rate_proxy_cpu_us_per_session"], micro["rate_proxy_cpu_us_per_session"]
 if known(c, m):
     check("proxy CPU per session at most microsocks'", c <= m, f"{fmt(c)} against {fmt(m)} us")
+c, m = calzino["rate_target_close_sessions_per_s"], micro["rate_target_close_sessions_per_s"]
+if known(c, m):
+    check("target closing first: sessions/s at least microsocks'", c >= m, f"{fmt(c)} against {fmt(m)}")
+c, m = calzino["rate_target_close_proxy_cpu_us_per_session"], micro["rate_target_close_proxy_cpu_us_per_session"]
+if known(c, m):
+    check("target closing first: proxy CPU per session at most microsocks'", c <= m, f"{fmt(c)} against {fmt(m)} us")
 for label, key in (("p50", "latency_p50_us"), ("p99", "latency_p99_us")):
     c, b = calzino[key], best_peer(key)
     if known(c, b):

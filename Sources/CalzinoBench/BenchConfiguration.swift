@@ -2,7 +2,12 @@
 public struct BenchConfiguration: Sendable {
     public enum Scenario: String, CaseIterable, Sendable {
         // Idle first: it reads the proxy's resident memory, which earlier loads would inflate.
-        case idle, throughput, rate, latency
+        case idle, throughput, rate
+        /// The connection rate with the target closing first, right after its echo (the client waits for
+        /// the proxy to pass the close on, then closes): the order of a server that hangs up, as HTTP/1.0
+        /// or a short RPC does, and the one an independent load generator measured.
+        case rateTargetCloses = "rate-target-close"
+        case latency
     }
 
     public var route: BenchRoute = .direct

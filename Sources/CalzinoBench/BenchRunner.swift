@@ -26,7 +26,9 @@ public final class BenchRunner: Sendable {
                 progress("\(self.configuration.route): \(scenario.rawValue)")
                 switch scenario {
                 case .throughput: try await self.throughput(opener: opener, targets: targets, into: &result)
-                case .rate: try await self.rate(opener: opener, targets: targets, into: &result)
+                case .rate: try await self.rate(opener: opener, targets: targets.echo, prefix: "rate", targetCloses: false, into: &result)
+                case .rateTargetCloses:
+                    try await self.rate(opener: opener, targets: targets.echoThenClose, prefix: "rate_target_close", targetCloses: true, into: &result)
                 case .latency: try await self.latency(opener: opener, targets: targets, into: &result)
                 case .idle: try await self.idle(opener: opener, targets: targets, into: &result)
                 }
@@ -69,7 +71,7 @@ public final class BenchRunner: Sendable {
         }
     }
 
-    private func rate(opener: TunnelOpener, targets: BenchTargets, into result: inout BenchResult) async throws {
+    private func rate(opener: TunnelOpener, targets: [SocketAddress], prefix: String, targetCloses: Bool, into result: inout BenchResult) async throws {
         let seconds = self.configuration.rateSeconds
         let deadline = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
         let loops = Array(self.group.makeIterator())
@@ -80,20 +82,20 @@ public final class BenchRunner: Sendable {
             for index in 0..<workerCount {
                 let loop = loops[index % loops.count]
                 futures.append(loop.flatSubmit {
-                    RateWorker(opener: opener, targets: targets.echo, eventLoop: loop, deadline: deadline, index: index).run()
+                    RateWorker(opener: opener, targets: targets, eventLoop: loop, deadline: deadline, index: index, targetCloses: targetCloses).run()
                 })
             }
             outcomes = try await EventLoopFuture.whenAllSucceed(futures, on: self.group.any()).get()
         }
         let samples = outcomes.flatMap(\.samples)
         let failures = outcomes.reduce(0) { $0 + $1.failures }
-        result.record("rate_sessions_per_s", Double(samples.count) / sample.seconds)
-        result.record("rate_sessions", Double(samples.count))
-        result.record("rate_failures", Double(failures))
-        result.record("rate_cycle_p50_us", Percentiles.micros(samples, 0.5))
-        result.record("rate_cycle_p99_us", Percentiles.micros(samples, 0.99))
+        result.record("\(prefix)_sessions_per_s", Double(samples.count) / sample.seconds)
+        result.record("\(prefix)_sessions", Double(samples.count))
+        result.record("\(prefix)_failures", Double(failures))
+        result.record("\(prefix)_cycle_p50_us", Percentiles.micros(samples, 0.5))
+        result.record("\(prefix)_cycle_p99_us", Percentiles.micros(samples, 0.99))
         result.countFailures(failures)
-        self.recordCPU(sample, prefix: "rate", units: Double(samples.count), unitName: "session", into: &result)
+        self.recordCPU(sample, prefix: prefix, units: Double(samples.count), unitName: "session", into: &result)
     }
 
     private func latency(opener: TunnelOpener, targets: BenchTargets, into result: inout BenchResult) async throws {

@@ -10,14 +10,17 @@ import NIOPosix
 /// - source: reads an 8-byte count N, then sends N bytes (slices of one shared buffer) and closes.
 final class BenchTargets: Sendable {
     let echo: [SocketAddress]
+    /// Echoes one exchange (`EchoThenCloseTarget.exchange` bytes), then closes.
+    let echoThenClose: [SocketAddress]
     let sink: [SocketAddress]
     let source: [SocketAddress]
     private let channels: [any Channel]
 
     static let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
 
-    private init(echo: [SocketAddress], sink: [SocketAddress], source: [SocketAddress], channels: [any Channel]) {
+    private init(echo: [SocketAddress], echoThenClose: [SocketAddress], sink: [SocketAddress], source: [SocketAddress], channels: [any Channel]) {
         self.echo = echo
+        self.echoThenClose = echoThenClose
         self.sink = sink
         self.source = source
         self.channels = channels
@@ -44,9 +47,10 @@ final class BenchTargets: Sendable {
             return addresses
         }
         let echo = try await bindAll { EchoTarget() }
+        let echoThenClose = try await bindAll { EchoThenCloseTarget() }
         let sink = try await bindAll { SinkTarget() }
         let source = try await bindAll { SourceTarget() }
-        return BenchTargets(echo: echo, sink: sink, source: source, channels: channels)
+        return BenchTargets(echo: echo, echoThenClose: echoThenClose, sink: sink, source: source, channels: channels)
     }
 
     func stop() async {
@@ -66,6 +70,36 @@ final class EchoTarget: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelEvent { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Echoes what it reads until one exchange has passed, then closes: the target hangs up first.
+final class EchoThenCloseTarget: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    /// The size of `RateWorker`'s exchange.
+    static let exchange = 64
+    private var echoed = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.echoed += self.unwrapInboundIn(data).readableBytes
+        context.write(data, promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        if self.echoed >= Self.exchange {
+            // The echo is flushed to the kernel first (loopback takes 64 bytes at once), then the close.
+            context.close(promise: nil)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

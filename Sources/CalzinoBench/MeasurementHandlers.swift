@@ -134,10 +134,13 @@ final class EchoExchange: ChannelInboundHandler {
     private let size: Int
     private var received = 0
     private let done: OneShot<Void>
+    /// The target closes after the echo: succeed once the echo is in and the end has come through.
+    private let expectsClose: Bool
 
-    init(size: Int, done: EventLoopPromise<Void>) {
+    init(size: Int, done: EventLoopPromise<Void>, expectsClose: Bool = false) {
         self.done = OneShot(done)
         self.size = size
+        self.expectsClose = expectsClose
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -147,13 +150,34 @@ final class EchoExchange: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.received += self.unwrapInboundIn(data).readableBytes
-        if self.received >= self.size {
+        if self.received >= self.size, !self.expectsClose {
             self.done.succeed(())
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The target's close, passed on by the proxy as a FIN: close our side too.
+        if self.expectsClose, event is ChannelEvent {
+            self.finishAfterClose(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        self.done.fail(BenchError("echo tunnel closed early"))
+        if self.expectsClose {
+            self.finishAfterClose(context: context)
+        } else {
+            self.done.fail(BenchError("echo tunnel closed early"))
+        }
+    }
+
+    private func finishAfterClose(context: ChannelHandlerContext) {
+        if self.received >= self.size {
+            self.done.succeed(())
+        } else {
+            self.done.fail(BenchError("echo tunnel closed before the echo"))
+        }
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -9,7 +9,8 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Starts its own echo, sink and source targets on 127.0.0.2-5 and measures, through --proxy or \
             directly: throughput through 1 and --parallel tunnels, up then down; the connection rate of \
-            --workers concurrent connect/CONNECT/64-byte-echo/close loops; 1-byte ping-pong latency; and how \
+            --workers concurrent connect/CONNECT/64-byte-echo/close loops, with the client closing first, then \
+            with the target closing first (rate-target-close); 1-byte ping-pong latency; and how \
             many idle tunnels can be held (with the proxy's memory per tunnel when --proxy-pid is given). \
             Every measurement records each core's busy share, this process's CPU, and the proxy's CPU.
             Sizes take K, M or G (powers of 1024).
@@ -25,8 +26,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The core the proxy is pinned to (taskset): its busy time counts as the proxy's CPU time, which process times miss for forking proxies.", valueName: "n"))
     var proxyCPU: Int?
 
-    @Option(help: ArgumentHelp("Scenarios to run, comma-separated: idle, throughput, rate, latency (idle first: it reads the proxy's memory).", valueName: "list"))
-    var scenarios: String = "idle,throughput,rate,latency"
+    @Option(help: ArgumentHelp("Scenarios to run, comma-separated: idle, throughput, rate, rate-target-close, latency (idle first: it reads the proxy's memory).", valueName: "list"))
+    var scenarios: String = "idle,throughput,rate,rate-target-close,latency"
 
     @Option(help: ArgumentHelp("Bytes up, then down, through one tunnel (and split over the parallel ones).", valueName: "size"))
     var bytes: String = "2G"
@@ -69,7 +70,7 @@ struct Bench: AsyncParsableCommand {
         configuration.threads = self.threads ?? System.coreCount
         configuration.scenarios = try self.scenarios.split(separator: ",").map { name in
             guard let scenario = BenchConfiguration.Scenario(rawValue: String(name)) else {
-                throw ValidationError("--scenarios: '\(name)' is not one of idle, throughput, rate, latency")
+                throw ValidationError("--scenarios: '\(name)' is not one of idle, throughput, rate, rate-target-close, latency")
             }
             return scenario
         }
