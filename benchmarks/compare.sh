@@ -14,6 +14,9 @@
 #
 # usage: benchmarks/compare.sh [ROUNDS] [extra calzino bench options...]
 #   ROUNDS defaults to 3. A quick look: benchmarks/compare.sh 1 --bytes 256M --rate-seconds 3 --idle-tunnels 2000
+#   CALZINO_BASELINE=/path/to/older/calzino adds that build as one more target ("before"), run the same way,
+#   for a change that must not make calzino slower: build the older commit beside this tree, e.g.
+#   git worktree add /tmp/calzino-old COMMIT && (cd /tmp/calzino-old && swift build -c release --product calzino)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -61,6 +64,7 @@ CONF
 start_proxy() {
     case "$1" in
         calzino) taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/calzino.log" & ;;
+        before) taskset -c 0 "$CALZINO_BASELINE" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/before.log" & ;;
         dante) taskset -c 0 danted -f "$work/danted.conf" -N 2 & ;;
         microsocks) taskset -c 0 microsocks -i 127.0.0.1 -p "$port" >/dev/null 2>&1 & ;;
     esac
@@ -74,6 +78,9 @@ start_proxy() {
 }
 
 order=(direct calzino dante microsocks)
+if [ -n "${CALZINO_BASELINE:-}" ]; then
+    order+=(before)
+fi
 for round in $(seq 1 "$rounds"); do
     # Each round starts one target later (A B C D, B C D A, ...), so that no target always follows the same
     # one: a run inherits the kernel state its predecessor left (TIME_WAIT sockets, caches).

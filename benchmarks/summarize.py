@@ -10,8 +10,10 @@ import sys
 
 work, rounds = sys.argv[1], int(sys.argv[2])
 targets = ["direct", "calzino", "dante", "microsocks"]
-runs = {t: [] for t in targets}
-for t in targets:
+# An older calzino build run beside this one (CALZINO_BASELINE), when there is one.
+baseline = any(os.path.exists(os.path.join(work, f"before-{r}.json")) for r in range(1, rounds + 1))
+runs = {t: [] for t in targets + ["before"]}
+for t in targets + (["before"] if baseline else []):
     for r in range(1, rounds + 1):
         path = os.path.join(work, f"{t}-{r}.json")
         if os.path.exists(path):
@@ -61,33 +63,37 @@ def ratio(a, b):
     return f"{a / b:.2f}x"
 
 
-print("| measure | direct | calzino | Dante | microsocks | calzino/direct | calzino/Dante |")
-print("|---|---|---|---|---|---|---|")
+columns = targets + (["before"] if baseline else [])
+extra_header = " calzino before | calzino/before |" if baseline else ""
+print("| measure | direct | calzino | Dante | microsocks | calzino/direct | calzino/Dante |" + extra_header)
+print("|---|---|---|---|---|---|---|" + ("---|---|" if baseline else ""))
 for label, key, _ in rows:
     if key is None:
         cells = []
-        for t in targets:
+        for t in columns:
             held, verified = median(t, "idle_tunnels"), median(t, "idle_verified")
             cells.append("-" if held is None else f"{held:,.0f} / {verified:,.0f}")
-        print(f"| {label} | " + " | ".join(cells) + " | | |")
+        extra = f" {cells[4]} | |" if baseline else ""
+        print(f"| {label} | " + " | ".join(cells[:4]) + " | | |" + extra)
         continue
-    values = [median(t, key) for t in targets]
-    print(f"| {label} | " + " | ".join(fmt(v) for v in values) + f" | {ratio(values[1], values[0])} | {ratio(values[1], values[2])} |")
+    values = [median(t, key) for t in columns]
+    extra = f" {fmt(values[4])} | {ratio(values[1], values[4])} |" if baseline else ""
+    print(f"| {label} | " + " | ".join(fmt(v) for v in values[:4]) + f" | {ratio(values[1], values[0])} | {ratio(values[1], values[2])} |" + extra)
 
 # The contested figures vary from round to round more than the differences between proxies, so every round is
 # shown, in the order run.
 print()
 print("Per round (in the order run):")
 print()
-print("| measure | calzino | Dante | microsocks |")
-print("|---|---|---|---|")
+print("| measure | calzino | Dante | microsocks |" + (" calzino before |" if baseline else ""))
+print("|---|---|---|---|" + ("---|" if baseline else ""))
 for label, key in [
     ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session"),
     ("proxy CPU per session, target closes first, us", "rate_target_close_proxy_cpu_us_per_session"),
     ("round trip p50, us", "latency_p50_us"),
     ("round trip p99, us", "latency_p99_us"),
 ]:
-    cells = [", ".join(fmt(run.get(key)) for run in runs[t]) for t in targets[1:]]
+    cells = [", ".join(fmt(run.get(key)) for run in runs[t]) for t in columns[1:]]
     print(f"| {label} | " + " | ".join(cells) + " |")
 
 # The targets of the benchmark issue, checked on the medians above.
