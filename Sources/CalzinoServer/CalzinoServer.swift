@@ -86,12 +86,12 @@ public final class CalzinoServer: Service, Sendable {
                 self.listenerChannels.withLockedValue { $0.append(channel) }
                 if let local = channel.localAddress {
                     bound.append(local)
-                    self.logger.info("listening", metadata: ["address": "\(SessionRecord.format(local))"])
+                    self.logger.info("listening", metadata: ["address": "\(AddressText.format(local))"])
                 }
             } catch where optional {
                 self.logger.warning(
                     "optional listener not started",
-                    metadata: ["address": "\(SessionRecord.format(address))", "error": "\(error)"]
+                    metadata: ["address": "\(AddressText.format(address))", "error": "\(error)"]
                 )
             } catch {
                 await self.closeListeners()

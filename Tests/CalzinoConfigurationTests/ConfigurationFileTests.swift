@@ -111,6 +111,19 @@ import Testing
         #expect(configuration.rules.isEmpty && configuration.users == nil)
     }
 
+    /// check-config's report is itself a configuration file that reads back to the same rules, a rule's
+    /// zero (disabling) idle timeout included.
+    @Test func theReportReadsBack() throws {
+        let text = "timeouts: {udp-idle: 0}\nrules:\n  - {name: quiet, action: allow, timeouts: {idle: 0, connect: 2s}, bandwidth: {up: 1MiB}}\n"
+        let options = try ServeOptions.parse(text, file: "f.yaml")
+        let report = EffectiveConfiguration.describe(options, try options.makeConfiguration())
+        #expect(report.contains("udp-idle: 0  # disabled"), "\(report)")
+        let again = try ServeOptions.parse(report, file: "report.yaml")
+        #expect(again.rules.first?.overrides == options.rules.first?.overrides)
+        #expect(try again.makeConfiguration().timeouts == options.makeConfiguration().timeouts)
+        #expect(try again.makeConfiguration().limits == options.makeConfiguration().limits)
+    }
+
     /// Rules may name listeners and groups written after them.
     @Test func referencesResolveWhateverTheOrderOfKeys() throws {
         let text = "rules:\n  - {action: allow, listeners: [lan], groups: [staff]}\nlisten:\n  - {address: \"127.0.0.1:1\", name: lan}\ngroups: {staff: [alice]}\n"

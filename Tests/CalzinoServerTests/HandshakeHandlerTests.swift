@@ -34,7 +34,28 @@ import Testing
         }
     }
 
-    static func makeChannel(dialer: any SOCKSDialer, handshakeTimeout: TimeAmount = .seconds(10), closes: CloseRecorder? = nil) throws -> (EmbeddedChannel, RelayHandlerTests.ReadCounter) {
+    /// Closes the channel when the success reply is written, as NIO does when a reset arrives while it
+    /// flushes: the client has gone before the relay could start.
+    final class ResetOnSuccessReply: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = ByteBuffer
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            let bytes = self.unwrapOutboundIn(data)
+            if bytes.readableBytes == 10, bytes.getInteger(at: bytes.readerIndex + 1, as: UInt8.self) == 0 {
+                promise?.fail(ChannelError.ioOnClosedChannel)
+                context.close(promise: nil)
+                return
+            }
+            context.write(data, promise: promise)
+        }
+    }
+
+    static func makeChannel(
+        dialer: any SOCKSDialer,
+        handshakeTimeout: TimeAmount = .seconds(10),
+        closes: CloseRecorder? = nil,
+        outbound: (any ChannelOutboundHandler & Sendable)? = nil,
+        accessLogger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws -> (EmbeddedChannel, RelayHandlerTests.ReadCounter) {
         let settings = SessionSettings(
             timeouts: Timeouts(handshake: handshakeTimeout, connect: .seconds(10), bind: .seconds(10), idle: .zero, udpIdle: .zero),
             udpAdvertise: nil,
@@ -46,13 +67,16 @@ import Testing
             limits: Limits(),
             shared: SharedLimiters(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            accessLogger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+            accessLogger: accessLogger
         )
         let channel = EmbeddedChannel()
         let reads = RelayHandlerTests.ReadCounter()
         try channel.pipeline.syncOperations.addHandler(reads)
         if let closes {
             try channel.pipeline.syncOperations.addHandler(closes)
+        }
+        if let outbound {
+            try channel.pipeline.syncOperations.addHandler(outbound)
         }
         try channel.pipeline.syncOperations.addHandler(SessionHandler(settings: settings, record: SessionRecord(clientAddress: nil)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -115,5 +139,20 @@ import Testing
         #expect(closes.modes == [.output] && channel.isActive, "the late dial failure does not cut the linger short")
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))
         #expect(closes.modes == [.output, .all] && !channel.isActive, "the linger ends on its own deadline")
+    }
+
+    /// A client that resets while the success reply is written never gets a relay, but its session still
+    /// gets its access line, and the dialed target is closed.
+    @Test func aClientGoneDuringTheReplyIsLoggedAndItsTargetClosed() throws {
+        let dialer = ManualDialer()
+        let (accessLogger, lines) = CapturingLogHandler.logger(label: "access")
+        let (channel, _) = try Self.makeChannel(dialer: dialer, outbound: ResetOnSuccessReply(), accessLogger: accessLogger)
+        try channel.writeInbound(ByteBuffer(bytes: [5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, 0, 80]))
+        let target = EmbeddedChannel(loop: channel.embeddedEventLoop)
+        try target.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 80)).wait()
+        dialer.promise?.succeed(target)
+        #expect(!channel.isActive)
+        #expect(!target.isActive, "the target does not outlive the client")
+        #expect(lines.lines.count == 1 && lines.lines.first?.contains("reply=0x00") == true, "\(lines.lines)")
     }
 }

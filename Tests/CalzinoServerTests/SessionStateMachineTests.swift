@@ -22,6 +22,7 @@ import Testing
         case awaitingPeer
         case associated
         case closing
+        case handingOver
         case relaying
         case closed
 
@@ -88,10 +89,16 @@ import Testing
                 action = machine.dialFailed(.connectionRefused, failure: T.refusedFailure)
                 #expect(action == .failAndLinger(reply: T.failure(.connectionRefused), failure: T.refusedFailure, resumeRead: false))
                 return machine
+            case .handingOver:
+                var machine = Self.dialing.make()
+                action = machine.dialSucceeded(bound: T.outbound)
+                #expect(action == .startRelay(reply: T.success(T.outbound), .init(pipelined: nil, inputClosed: false, resumeRead: false)))
+                return machine
             case .relaying:
                 var machine = Self.dialing.make()
                 action = machine.dialSucceeded(bound: T.outbound)
                 #expect(action == .startRelay(reply: T.success(T.outbound), .init(pipelined: nil, inputClosed: false, resumeRead: false)))
+                machine.relayStarted()
                 return machine
             case .closed:
                 var machine = Self.dialing.make()
@@ -177,7 +184,7 @@ import Testing
             expected = .failAndLinger(reply: Self.failure(.acceptTimeout), failure: .bindPeerTimeout, resumeRead: false)
         case .associated, .closing:
             expected = .close(nil)
-        case .relaying, .closed:
+        case .handingOver, .relaying, .closed:
             expected = .none
         }
         action = machine.deadlinePassed()
@@ -196,7 +203,7 @@ import Testing
             expected = .close(nil)
         case .awaitingPeer:
             expected = .close(.clientLeftBeforeBindPeer)
-        case .identChecking, .admitting, .dialing, .openingBindListener, .openingAssociation, .relaying, .closed:
+        case .identChecking, .admitting, .dialing, .openingBindListener, .openingAssociation, .handingOver, .relaying, .closed:
             expected = .none
         }
         action = machine.inputClosed()
@@ -216,7 +223,7 @@ import Testing
         switch situation {
         case .identChecking, .admitting, .dialing, .openingBindListener, .openingAssociation, .awaitingPeer:
             keepsBytes = true
-        case .handshaking, .authenticating, .associated, .closing, .relaying, .closed:
+        case .handshaking, .authenticating, .associated, .closing, .handingOver, .relaying, .closed:
             keepsBytes = false
         }
         if situation == .handshaking || situation == .authenticating {
@@ -285,7 +292,8 @@ import Testing
         }
     }
 
-    /// The end of the client connection: the access line is the relay's once it runs, the session's before.
+    /// The end of the client connection: the access line is the relay's once it runs, the session's before
+    /// (while the success reply and the hand-over are still going out, too).
     @Test(arguments: Situation.allCases)
     func channelClosed(in situation: Situation) {
         var action = Action.none

@@ -18,6 +18,9 @@ struct ConfigNode {
 
     /// A mapping's entries by key, in file order. Keys outside `allowed` and repeated keys are errors.
     func mapping(allowed: [String]) throws -> [(key: String, value: ConfigNode)] {
+        if self.isEmpty {
+            return []  // `limits:` with nothing under it (or only comments): nothing set
+        }
         guard case .mapping(let mapping) = self.node else {
             throw self.error("expected a mapping of \(allowed.joined(separator: ", "))")
         }
@@ -138,5 +141,11 @@ struct ConfigNode {
             throw self.error("'\(text)' is not an IP address")
         }
         return address
+    }
+
+    /// A key written with no value: YAML's null.
+    var isEmpty: Bool {
+        guard case .scalar(let scalar) = self.node else { return false }
+        return scalar.style == .plain && ["", "~", "null"].contains(scalar.string)
     }
 }

@@ -14,12 +14,16 @@ enum TimeoutsKey {
         return settings
     }
 
-    /// Every deadline in force, one line each.
+    /// Every deadline in force, one line each; a zero that turns a deadline off says so.
     static func print(_ timeouts: Timeouts) -> [String] {
-        Timeouts.Key.allCases.map { "\($0.rawValue): \(DurationValue.format(timeouts[$0]))" }
+        Timeouts.Key.allCases.map { key in
+            let disabled = key.zeroDisables && timeouts[key] == .zero ? "  # disabled" : ""
+            return "\(key.rawValue): \(DurationValue.format(timeouts[key]))\(disabled)"
+        }
     }
 
-    /// A rule's deadlines on one line: `{connect: 2s, idle: 5m}`; `nil` when it sets none.
+    /// A rule's deadlines on one line (no comment, which would end the line): `{connect: 2s, idle: 0}`;
+    /// `nil` when it sets none.
     static func printInline(_ settings: Timeouts.Settings) -> String? {
         guard !settings.isEmpty else { return nil }
         let parts = settings.keys.sorted().compactMap { key in settings[key].map { "\(key.rawValue): \(DurationValue.format($0))" } }
@@ -47,14 +51,20 @@ enum LimitsKey {
         return limits
     }
 
+    /// Every limit in force; one that is not set is written as a comment, so that the report stays a
+    /// configuration file that reads back.
     static func print(_ limits: Limits) -> [String] {
-        Limits.CountKey.allCases.map { key in
-            let value = limits[key].map(String.init) ?? (key == .maxConnections ? "unlimited  # up to the descriptor limit" : "unlimited")
+        let counts = Limits.CountKey.allCases.map { key in
+            guard let value = limits[key] else {
+                return "# \(key.rawValue): unlimited" + (key == .maxConnections ? "  (up to the descriptor limit)" : "")
+            }
             return "\(key.rawValue): \(value)"
-        } + [
-            "\(Self.bandwidthPerSession): \(BandwidthKey.print(limits.bandwidthPerSession))",
-            "\(Self.bandwidthPerUser): \(BandwidthKey.print(limits.bandwidthPerUser))",
-        ]
+        }
+        let bandwidths = [(Self.bandwidthPerSession, limits.bandwidthPerSession), (Self.bandwidthPerUser, limits.bandwidthPerUser)].map { name, bandwidth in
+            guard let bandwidth, !bandwidth.isUnlimited else { return "# \(name): unlimited" }
+            return "\(name): \(BandwidthKey.print(bandwidth))"
+        }
+        return counts + bandwidths
     }
 }
 

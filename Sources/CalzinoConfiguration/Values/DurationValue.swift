@@ -24,9 +24,9 @@ public enum DurationValue {
         return .nanoseconds(Int64((seconds * 1_000_000_000).rounded()))
     }
 
-    /// The duration written back in the largest unit that keeps it whole; zero reads `0  # disabled`.
+    /// The duration written back in the largest unit that keeps it whole.
     public static func format(_ amount: TimeAmount) -> String {
-        guard amount != .zero else { return "0  # disabled" }
+        guard amount != .zero else { return "0" }
         let nanoseconds = amount.nanoseconds
         for (unit, scale) in [("h", Int64(3_600_000_000_000)), ("m", 60_000_000_000), ("s", 1_000_000_000)] where nanoseconds % scale == 0 {
             return "\(nanoseconds / scale)\(unit)"

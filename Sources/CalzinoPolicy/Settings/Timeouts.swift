@@ -56,7 +56,8 @@ public struct Timeouts: Hashable, Sendable {
             }
         }
 
-        /// Whether `0` turns it off (otherwise zero is refused).
+        /// Whether `0` turns it off; for the others zero means at once (a zero drain closes open sessions on
+        /// shutdown without waiting).
         public var zeroDisables: Bool {
             switch self {
             case .idle, .udpIdle: return true
@@ -65,7 +66,7 @@ public struct Timeouts: Hashable, Sendable {
         }
 
         public static func < (lhs: Key, rhs: Key) -> Bool {
-            Self.allCases.firstIndex(of: lhs) ?? 0 < Self.allCases.firstIndex(of: rhs) ?? 0
+            (Self.allCases.firstIndex(of: lhs) ?? 0) < (Self.allCases.firstIndex(of: rhs) ?? 0)
         }
     }
 

@@ -87,7 +87,7 @@ public struct CalzinoServerConfiguration: Sendable {
 
     /// The name rules use for the listener on `address`.
     public func listenerName(_ address: SocketAddress) -> String {
-        self.listenerNames[address] ?? SessionRecord.format(address)
+        self.listenerNames[address] ?? AddressText.format(address)
     }
 
     /// Refuses a configuration that would run an open proxy by accident: a listener facing a network with
@@ -97,7 +97,7 @@ public struct CalzinoServerConfiguration: Sendable {
         for address in self.listeners + self.optionalListeners where !DestinationPolicy.isLoopbackListener(address) {
             throw CalzinoServerError(
                 .openProxyRefused,
-                value: SessionRecord.format(address),
+                value: AddressText.format(address),
                 problem: "a listener that is not on loopback would be an open proxy (no authentication is configured); configure users, or pass --allow-open-proxy (file: allow-open-proxy: true) to run it anyway"
             )
         }

@@ -98,6 +98,12 @@ extension SessionHandler: SessionStepReceiver {
         self.cancelDeadline()
         self.record.reply = reply
         self.send(reply)
+        guard context.channel.isActive else {
+            // The client went away while the reply was written (a reset makes NIO close at once): no relay;
+            // the state machine, still handing over, has the session logged.
+            target.close(promise: nil)
+            return
+        }
         do {
             try RelayWiring.start(client: context, after: self, target: target, settings: self.settings, record: self.record)
         } catch {
@@ -106,6 +112,7 @@ extension SessionHandler: SessionStepReceiver {
             context.close(promise: nil)
             return
         }
+        self.machine.relayStarted()
         self.handover = handover
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }

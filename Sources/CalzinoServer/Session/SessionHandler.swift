@@ -223,7 +223,7 @@ extension SessionHandler: DeadlineTarget {
         if action == .close(.handshakeTimeout) {
             self.settings.logger.debug(
                 "handshake deadline passed",
-                metadata: ["client": "\(self.record.clientAddress.map(SessionRecord.format) ?? "-")"]
+                metadata: ["client": "\(self.record.clientAddress.map(AddressText.format) ?? "-")"]
             )
         }
         self.perform(action)

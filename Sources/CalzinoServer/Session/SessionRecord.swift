@@ -72,12 +72,12 @@ final class SessionRecord {
     var line: String {
         let elapsed = NIODeadline.now() - self.started
         let tenthsOfMilliseconds = max(elapsed.nanoseconds / 100_000, 0)
-        var line = "client=\(self.clientAddress.map(Self.format) ?? "-")"
+        var line = "client=\(self.clientAddress.map(AddressText.format) ?? "-")"
         line += " user=\(self.user ?? "-")"
         line += " version=\(self.request.map { "\($0.version)" } ?? "-")"
         line += " command=\(self.request.map { "\($0.command)" } ?? "-")"
         line += " requested=\(self.request.map { "\($0.destination)" } ?? "-")"
-        line += " connected=\(self.connectedAddress.map(Self.format) ?? "-")"
+        line += " connected=\(self.connectedAddress.map(AddressText.format) ?? "-")"
         line += " reply=\(self.reply?.codeDescription ?? "-")"
         line += " up=\(self.bytesUp) down=\(self.bytesDown)"
         if let udp = self.udp {
@@ -91,9 +91,5 @@ final class SessionRecord {
             line += " error=\"\(failure)\""
         }
         return line
-    }
-
-    static func format(_ address: SocketAddress) -> String {
-        AddressText.format(address)
     }
 }

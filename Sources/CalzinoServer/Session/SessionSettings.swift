@@ -41,10 +41,15 @@ struct SessionSettings: Sendable {
 extension SessionSettings {
     /// A rule's deadlines and rates in place of the listener's; a zero idle timeout disables it.
     mutating func apply(_ rule: AccessRule) {
+        // Only what a rule may set: its deadlines (`isPerRule`) and its bandwidths, whatever else an
+        // embedder's `RuleOverrides` carries.
         let overrides = rule.overrides
-        self.timeouts = self.timeouts.applying(overrides.timeouts)
-        self.limits = overrides.limits.over(self.limits)
-        if overrides.limits.bandwidthPerUser != nil {
+        self.timeouts = self.timeouts.applying(overrides.timeouts.filter { $0.key.isPerRule })
+        if let bandwidth = overrides.limits.bandwidthPerSession {
+            self.limits.bandwidthPerSession = bandwidth
+        }
+        if let bandwidth = overrides.limits.bandwidthPerUser {
+            self.limits.bandwidthPerUser = bandwidth
             self.userBandwidthScope = "rule:\(rule.name)"
         }
     }

@@ -16,7 +16,7 @@ extension SessionStateMachine {
                 // In place: the stored buffer stays uniquely referenced, so the append does not copy it.
                 self.buffer?.writeBuffer(&incoming)
             }
-        case .associated, .closing, .relaying, .closed:
+        case .associated, .closing, .handingOver, .relaying, .closed:
             break
         }
     }
@@ -73,7 +73,7 @@ extension SessionStateMachine {
         switch self.state {
         case .handshaking, .associated, .closing, .closed:
             return true
-        case .executing, .awaitingPeer, .relaying:
+        case .executing, .awaitingPeer, .handingOver, .relaying:
             if (self.buffer?.readableBytes ?? 0) < Self.pipelinedBytesBeforeHoldingReads {
                 return true
             }
@@ -100,7 +100,7 @@ extension SessionStateMachine {
         case .executing:
             self.pendingEOF = true
             return .none
-        case .relaying, .closed:
+        case .handingOver, .relaying, .closed:
             return .none
         }
     }
@@ -108,11 +108,18 @@ extension SessionStateMachine {
     /// The client connection failed (a reset, a read error).
     mutating func connectionFailed(_ detail: String) -> Action {
         switch self.state {
-        case .closed, .relaying:
+        case .closed, .handingOver, .relaying:
             return .none
         case .handshaking, .executing, .awaitingPeer, .associated, .closing:
             self.state = .closing
             return .close(.connectionError(detail: detail))
+        }
+    }
+
+    /// The handler has wired the relay: from now on the relay ends the session and writes its access line.
+    mutating func relayStarted() {
+        if self.state == .handingOver {
+            self.state = .relaying
         }
     }
 

@@ -154,7 +154,7 @@ extension SessionStateMachine {
         switch self.state {
         case .executing(.bindListener), .executing(.association):
             return self.fail(cause, failure: failure)
-        case .handshaking, .executing, .awaitingPeer, .associated, .closing, .relaying, .closed:
+        case .handshaking, .executing, .awaitingPeer, .associated, .closing, .handingOver, .relaying, .closed:
             return .none
         }
     }
@@ -174,7 +174,7 @@ extension SessionStateMachine {
         case .closing, .associated:
             self.state = .closing
             return .close(nil)
-        case .relaying, .closed:
+        case .handingOver, .relaying, .closed:
             return .none
         }
     }
@@ -188,7 +188,7 @@ extension SessionStateMachine {
             self.state = .closing
             return .close(nil)
         }
-        self.state = .relaying
+        self.state = .handingOver
         let handover = Handover(pipelined: self.buffer, inputClosed: self.pendingEOF, resumeRead: self.readHeld)
         self.buffer = nil
         self.readHeld = false

@@ -33,6 +33,9 @@ struct SessionStateMachine {
         /// A failure reply was sent (or the connection is being closed without one): input is read and thrown
         /// away until the client closes or the linger deadline passes.
         case closing
+        /// The success reply and the hand-over are going out (`.startRelay`); until the handler confirms the
+        /// relay runs (`relayStarted`), the session is still this machine's, and its end is logged here.
+        case handingOver
         /// The relay took over.
         case relaying
         /// The client connection is closed.
@@ -105,7 +108,8 @@ struct SessionStateMachine {
         case openAssociation(declared: SOCKSEndpoint)
         /// BIND: send the first reply and wait for the peer under the BIND deadline.
         case awaitPeer(firstReply: SOCKSServerMessage)
-        /// Cancel the deadline, send the success reply and hand the connection to the relay.
+        /// Cancel the deadline, send the success reply and hand the connection to the relay; then call
+        /// `relayStarted()` (if the client connection is still open and the relay is wired).
         case startRelay(reply: SOCKSServerMessage, Handover)
         /// UDP ASSOCIATE: cancel the deadline, send the reply, resume reading (and discarding) if a read was held.
         case startAssociation(reply: SOCKSServerMessage, resumeRead: Bool)
