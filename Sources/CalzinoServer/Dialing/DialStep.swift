@@ -7,13 +7,13 @@ import SOCKSCore
 enum DialStep {
     static func run(
         _ destination: SOCKSEndpoint,
-        settings: SessionSettings,
+        dialer: any SOCKSDialer,
+        timeout: TimeAmount,
         policy: DestinationPolicy,
         on eventLoop: any EventLoop,
         reportingTo receiver: any SessionStepReceiver
     ) {
-        let logger = settings.logger
-        settings.dialer.dial(destination, on: eventLoop, timeout: settings.timeouts.connect, policy: policy)
+        dialer.dial(destination, on: eventLoop, timeout: timeout, policy: policy)
             .hop(to: eventLoop)
             .assumeIsolated()
             .whenComplete { result in
@@ -22,7 +22,6 @@ enum DialStep {
                     let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified
                     receiver.stepFinished(SessionStepResult(.dialSucceeded(bound: bound), .channel(target)))
                 case .failure(let error):
-                    logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(error)"])
                     let cause = SOCKSFailureCause(connectError: error)
                     let failure: SessionFailure
                     if let denied = error as? DestinationDenied {

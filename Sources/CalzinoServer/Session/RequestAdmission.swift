@@ -7,10 +7,8 @@ import SOCKSCore
 /// session counts itself against the session limits afterwards (`SessionCounter`), the one step that needs
 /// shared state.
 enum RequestAdmission {
-    /// What an admitted request runs under.
+    /// What an admitted request runs under, beside the settings `decide` changed in place.
     struct Terms {
-        /// The listener's settings with the deciding rule's deadlines and rates in place.
-        var settings: SessionSettings
         /// What every resolved address, BIND peer and datagram must pass.
         var policy: DestinationPolicy
         /// For the access line; `nil` without rules.
@@ -22,7 +20,9 @@ enum RequestAdmission {
         case denied(DenialReason)
     }
 
-    static func decide(_ request: SOCKSClientRequest, client: SOCKSHost, user: String?, settings: SessionSettings) -> Decision {
+    /// Decides `request`; when it is admitted, puts the deciding rule's deadlines and rates into `settings`
+    /// (in place: the settings are large, and a session should not copy them for nothing).
+    static func decide(_ request: SOCKSClientRequest, client: SOCKSHost, user: String?, settings: inout SessionSettings) -> Decision {
         guard let access = self.accessRequest(for: request, client: client, user: user, listener: settings.listenerName) else {
             return .denied(.undecided)  // unknown commands are refused before admission
         }
@@ -44,9 +44,9 @@ enum RequestAdmission {
         if access.version != .socks5, settings.users != nil, decidingRule?.versions == nil {
             return .denied(.socks4NeedsRule)
         }
-        var terms = Terms(settings: settings, policy: settings.listenerPolicy, rule: mention)
+        var terms = Terms(policy: settings.listenerPolicy, rule: mention)
         if let rule = decidingRule {
-            terms.settings.apply(rule)
+            settings.apply(rule)
         }
         if !settings.rules.isEmpty {
             terms.policy = settings.rules.destinationPolicy(for: access, protected: settings.protectedClasses)

@@ -15,6 +15,9 @@ extension SessionHandler: SessionStepReceiver {
             break
         }
         let action = self.machine.completed(result.completion)
+        if case .dialFailed(_, let failure) = result.completion, action != .none {
+            self.settings.logger.debug("connect failed", metadata: ["destination": "\(self.record.request?.destination.description ?? "-")", "error": "\(failure)"])
+        }
         if let peer = result.peer, action != .none {
             self.record.connectedAddress = peer
         }
@@ -51,14 +54,14 @@ extension SessionHandler: SessionStepReceiver {
     func admit(_ request: SOCKSClientRequest) {
         guard let channel = self.context?.channel else { return }
         let client = self.record.clientAddress.map { SOCKSEndpoint($0).host } ?? .unspecifiedIPv4
-        switch RequestAdmission.decide(request, client: client, user: self.record.user, settings: self.settings) {
+        switch RequestAdmission.decide(request, client: client, user: self.record.user, settings: &self.settings) {
         case .denied(let reason):
             self.perform(self.machine.admissionDecided(.refused(.notAllowedByRuleset, .denied(reason))))
         case .admitted(let terms):
             self.record.rule = terms.rule
-            self.settings = terms.settings
             self.policy = terms.policy
-            let limit = self.settings.shared.sessions.count(
+            // Without a session limit, nothing is touched (no counter, no close callback).
+            let limit = !self.settings.limits.countsSessions ? nil : self.settings.shared.sessions.count(
                 channel,
                 client: self.record.clientAddress,
                 user: self.record.user,
@@ -74,7 +77,7 @@ extension SessionHandler: SessionStepReceiver {
 
     func connect(to destination: SOCKSEndpoint) {
         guard let eventLoop = self.context?.eventLoop else { return }
-        DialStep.run(destination, settings: self.settings, policy: self.policy, on: eventLoop, reportingTo: self)
+        DialStep.run(destination, dialer: self.settings.dialer, timeout: self.settings.timeouts.connect, policy: self.policy, on: eventLoop, reportingTo: self)
     }
 
     func openBindListener(expecting destination: SOCKSEndpoint) {
