@@ -18,10 +18,12 @@ package enum ProcessRunner {
         }
         let out = Pipe()
         let err = Pipe()
-        let input = Pipe()
+        // No pipe where there is nothing to feed: every pipe end the parent closes is one more descriptor
+        // that a concurrent test could see reused.
+        let input = stdin.map { _ in Pipe() }
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = input
+        process.standardInput = input ?? FileHandle.nullDevice
         try process.run()
         // Read both pipes on their own threads so a chatty child cannot block on a full pipe.
         let outData = LockedData()
@@ -36,12 +38,11 @@ package enum ProcessRunner {
         }
         // Feed standard input from another thread: a child that echoes while it reads would otherwise
         // fill its output pipe and stall against us.
-        let inputHandle = input.fileHandleForWriting
-        DispatchQueue.global().async {
-            if let stdin {
+        if let stdin, let inputHandle = input?.fileHandleForWriting {
+            DispatchQueue.global().async {
                 try? inputHandle.write(contentsOf: stdin)  // a child that exits early closes the pipe: EPIPE, not a trap
+                try? inputHandle.close()
             }
-            try? inputHandle.close()
         }
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false

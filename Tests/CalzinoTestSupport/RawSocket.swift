@@ -62,6 +62,9 @@ package final class RawSocket: @unchecked Sendable {
         }
         guard rc == 0 else {
             let error = errno
+            // Marked closed first: an initializer that throws still runs deinit, and a second close could hit
+            // a descriptor number another thread (an event loop) has been given meanwhile.
+            self.closed = true
             Glibc.close(fd)
             throw Failure(description: "connect: errno \(error)")
         }
