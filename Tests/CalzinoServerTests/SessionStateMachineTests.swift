@@ -210,30 +210,39 @@ import Testing
         #expect(action == expected)
     }
 
-    /// Reads pass while nothing is kept for a relay; while a request runs they pass until 16 KiB wait.
+    /// Reads pass while nothing is kept for a relay; while a request runs they pass until 16 KiB wait; while
+    /// credentials are checked they are held whatever is buffered (issue 12, defect 2: unbounded buffering
+    /// before authentication).
     @Test(arguments: Situation.allCases)
-    func readsHeldOnlyWhileARequestKeepsBytes(in situation: Situation) {
-        var reads = false
+    func readsHeldWhileCredentialsAreCheckedOrBytesWait(in situation: Situation) {
         var machine = situation.make()
-        reads = machine.readRequested()
-        #expect(reads, "with nothing buffered, a read always passes")
+        var reads = machine.readRequested()
+        #expect(reads == (situation != .authenticating), "with nothing buffered, a read passes unless credentials are being checked")
         var many = ByteBuffer(repeating: 0x42, count: SessionStateMachine.pipelinedBytesBeforeHoldingReads)
         machine.receivedBytes(&many)
-        let keepsBytes: Bool
+        let passes: Bool
         switch situation {
+        case .authenticating:
+            passes = false
         case .identChecking, .admitting, .dialing, .openingBindListener, .openingAssociation, .awaitingPeer:
-            keepsBytes = true
-        case .handshaking, .authenticating, .associated, .closing, .handingOver, .relaying, .closed:
-            keepsBytes = false
+            passes = false  // the bytes wait for the relay: past the bound, the read is held
+        case .handshaking, .associated, .closing, .handingOver, .relaying, .closed:
+            passes = true  // parsed, or thrown away
         }
-        if situation == .handshaking || situation == .authenticating {
-            // Unparsed handshake bytes are not the relay's: reading goes on (the parser refuses garbage).
-            reads = machine.readRequested()
-            #expect(reads)
-        } else {
-            reads = machine.readRequested()
-            #expect(reads == !keepsBytes)
-        }
+        reads = machine.readRequested()
+        #expect(reads == passes)
+    }
+
+    /// A read held while credentials were checked resumes with the verdict, either way.
+    @Test func aReadHeldForTheCredentialsResumesWithTheVerdict() {
+        var accepted = Situation.authenticating.make()
+        _ = accepted.readRequested()
+        let resumed = accepted.authenticationFinished(.accepted(user: "a"))
+        #expect(resumed == .authenticated(user: "a", response: .usernamePasswordResponse(.success), resumeRead: true))
+        var refused = Situation.authenticating.make()
+        _ = refused.readRequested()
+        let lingering = refused.authenticationFinished(.rejected(.notAllowedByRuleset, .authenticationFailed))
+        #expect(lingering == .failAndLinger(reply: .usernamePasswordResponse(.failure), failure: .authenticationFailed, resumeRead: true))
     }
 
     /// Each completion arriving in a state that did not ask for it: what it brought is discarded (a dialed
@@ -367,7 +376,7 @@ import Testing
         action = machine.parseBuffered()
         #expect(action == .none, "the request waits for the verdict")
         action = machine.authenticationFinished(.accepted(user: "a"))
-        #expect(action == .authenticated(user: "a", response: .usernamePasswordResponse(.success)))
+        #expect(action == .authenticated(user: "a", response: .usernamePasswordResponse(.success), resumeRead: false))
         action = machine.parseBuffered()
         #expect(action == .requestReceived(Self.connectRequest))
 

@@ -103,10 +103,13 @@ extension SessionHandler {
             self.perform(self.machine.parseBuffered())
         case .authenticate(let credentials):
             self.authenticate(credentials)
-        case .authenticated(let user, let response):
+        case .authenticated(let user, let response, let resumeRead):
             self.record.user = user
             self.send(response)
             self.perform(self.machine.parseBuffered())
+            if resumeRead, self.machine.readRequested() {
+                self.context?.read()
+            }
         case .requestReceived(let request):
             self.record.request = request
             self.perform(self.machine.carryOut())

@@ -68,15 +68,16 @@ final class SessionRecord {
     }
 
     /// `client=… version=… command=… requested=… connected=… reply=… up=… down=… duration=…`, the fields the
-    /// README documents; `-` where a field does not apply.
+    /// README documents; `-` where a field does not apply. Every text a client could have chosen goes
+    /// through `AccessLogText` (the user, the requested name, the rule and the error, which may quote them).
     var line: String {
         let elapsed = NIODeadline.now() - self.started
         let tenthsOfMilliseconds = max(elapsed.nanoseconds / 100_000, 0)
         var line = "client=\(self.clientAddress.map(AddressText.format) ?? "-")"
-        line += " user=\(self.user ?? "-")"
+        line += " user=\(self.user.map(AccessLogText.bare) ?? "-")"
         line += " version=\(self.request.map { "\($0.version)" } ?? "-")"
         line += " command=\(self.request.map { "\($0.command)" } ?? "-")"
-        line += " requested=\(self.request.map { "\($0.destination)" } ?? "-")"
+        line += " requested=\(self.request.map { AccessLogText.bare($0.destination.description) } ?? "-")"
         line += " connected=\(self.connectedAddress.map(AddressText.format) ?? "-")"
         line += " reply=\(self.reply?.codeDescription ?? "-")"
         line += " up=\(self.bytesUp) down=\(self.bytesDown)"
@@ -84,11 +85,11 @@ final class SessionRecord {
             line += " \(udp.description)"
         }
         if let rule = self.rule {
-            line += " rule=\(rule)"
+            line += " rule=\(AccessLogText.bare(rule.description))"
         }
         line += " duration=\(tenthsOfMilliseconds / 10).\(tenthsOfMilliseconds % 10)ms"
         if let failure = self.failure {
-            line += " error=\"\(failure)\""
+            line += " error=\"\(AccessLogText.quoted(failure.description))\""
         }
         return line
     }

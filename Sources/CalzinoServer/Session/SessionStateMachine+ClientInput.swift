@@ -67,11 +67,17 @@ extension SessionStateMachine {
         return .admit(request)
     }
 
-    /// The handler's `read()`: whether to pass it on to the socket now. While the request runs, reading goes
-    /// on until `pipelinedBytesBeforeHoldingReads` wait; then the read is held until the session moves on.
+    /// The handler's `read()`: whether to pass it on to the socket now. While credentials are checked the
+    /// read is held; while the request runs, reading goes on until `pipelinedBytesBeforeHoldingReads` wait,
+    /// then the read is held until the session moves on.
     mutating func readRequested() -> Bool {
         switch self.state {
-        case .handshaking, .associated, .closing, .closed:
+        case .handshaking(authenticating: true):
+            // Nothing a client sends can matter before its credentials are decided: reading waits, so that
+            // it cannot fill memory while a slow hash is checked (issue 12, defect 2).
+            self.readHeld = true
+            return false
+        case .handshaking(authenticating: false), .associated, .closing, .closed:
             return true
         case .executing, .awaitingPeer, .handingOver, .relaying:
             if (self.buffer?.readableBytes ?? 0) < Self.pipelinedBytesBeforeHoldingReads {

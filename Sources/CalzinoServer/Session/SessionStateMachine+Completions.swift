@@ -30,7 +30,9 @@ extension SessionStateMachine {
                 self.state = .closing
                 return .close(nil)
             }
-            return .authenticated(user: user, response: response)
+            let resumeRead = self.readHeld
+            self.readHeld = false
+            return .authenticated(user: user, response: response, resumeRead: resumeRead)
         case .accepted(nil), .rejected:
             // RFC 1929 names the user: an outcome without one is a refusal.
             guard let response = self.handshake.authenticationFailed() else {

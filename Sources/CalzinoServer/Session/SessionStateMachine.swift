@@ -93,9 +93,9 @@ struct SessionStateMachine {
         case requestReceived(SOCKSClientRequest)
         /// Check the RFC 1929 credentials (off the event loop), then call `authenticationFinished`.
         case authenticate(SOCKS5UsernamePasswordRequest)
-        /// The credentials were right: the session's user is `user`; send the response, then call
-        /// `parseBuffered()` for the request behind it.
-        case authenticated(user: String, response: SOCKSServerMessage)
+        /// The credentials were right: the session's user is `user`; send the response, call
+        /// `parseBuffered()` for the request behind it, then resume reading if a read was held.
+        case authenticated(user: String, response: SOCKSServerMessage, resumeRead: Bool)
         /// Ask the client's identd about the request (SOCKS4), then call `identFinished`.
         case checkIdent(SOCKSClientRequest)
         /// Decide the request by the rules and limits, then call `admissionDecided`.
