@@ -30,6 +30,28 @@ struct AuthenticationTests {
         #expect(throws: CalzinoServerError.self) { try PasswordHash(encoded: Substring(text)) }
     }
 
+    /// Issue 12, defect 13: a hash from a file may not make one verification hold more than 64 MiB
+    /// (scrypt holds 128 × r × N bytes); the default's 16 MiB and four times it pass.
+    @Test(arguments: [
+        ("16384$8", true), ("65536$8", true), ("524288$1", true),
+        ("131072$8", false), ("1048576$1", false), ("1048576$32", false), ("262144$4", false),
+    ])
+    func scryptMemoryIsBounded(parameters: String, accepted: Bool) {
+        let text = "scrypt$\(parameters)$1$00$" + String(repeating: "0", count: 64)
+        let parsed = (try? PasswordHash(encoded: Substring(text))) != nil
+        #expect(parsed == accepted, "\(parameters)")
+    }
+
+    /// Issue 12, defect 13: unknown names are checked against a decoy with the default parameters, not
+    /// against some user's (whose cost a file chooses).
+    @Test func theDecoyHasTheDefaultParameters() throws {
+        let cheap = try TestHashes.quick("pw")
+        let store = UserStore(users: ["alice": cheap])
+        #expect(cheap.rounds != PasswordHash.defaultRounds)
+        #expect(store.decoy.rounds == PasswordHash.defaultRounds && store.decoy.blockSize == PasswordHash.defaultBlockSize)
+        #expect(store.decoy.parallelism == PasswordHash.defaultParallelism)
+    }
+
     @Test func usersFile() throws {
         let hash = try TestHashes.quick("pw").encoded
         let store = try UsersFile.parse("# users\n\nalice:\(hash)\n  bob:\(hash)  \n", file: "users.txt")

@@ -22,6 +22,9 @@ public struct PasswordHash: Hashable, Sendable {
     static let maximumRounds = 1 << 20
     static let maximumBlockSize = 32
     static let maximumParallelism = 16
+    /// scrypt holds 128 × r × N bytes while it runs: at most this much per verification (issue 12, defect
+    /// 13), four times the default's 16 MiB.
+    static let maximumMemory = 64 << 20
 
     /// Hashes `password` with a fresh random salt.
     public static func make(password: String) throws -> PasswordHash {
@@ -73,6 +76,14 @@ public struct PasswordHash: Hashable, Sendable {
         }
         guard let parallelism = Int(fields[3]), (1...Self.maximumParallelism).contains(parallelism) else {
             throw CalzinoServerError(.invalidPasswordHash, value: String(fields[3]), problem: "p must be from 1 to \(Self.maximumParallelism)")
+        }
+        // Both factors are bounded above (2^20, 32), so the product cannot overflow.
+        guard 128 * rounds * blockSize <= Self.maximumMemory else {
+            throw CalzinoServerError(
+                .invalidPasswordHash,
+                value: "\(rounds)$\(blockSize)",
+                problem: "N × r too large: one verification would hold \(128 * rounds * blockSize >> 20) MiB, more than \(Self.maximumMemory >> 20) MiB"
+            )
         }
         guard let salt = Hex.decode(fields[4]), !salt.isEmpty, let key = Hex.decode(fields[5]), key.count == Self.keyLength else {
             throw CalzinoServerError(.invalidPasswordHash, value: "<hash>", problem: "salt and key must be hex (a 32-byte key)")

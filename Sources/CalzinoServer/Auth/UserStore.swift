@@ -2,14 +2,22 @@
 /// users file is read by CalzinoConfiguration's `UsersFile`). Passwords are never stored, logged or shown.
 public struct UserStore: Sendable {
     private let users: [String: PasswordHash]
-    /// Verified against for unknown names, so that a wrong name costs as long as a wrong password.
-    private let decoy: PasswordHash
+    /// Verified against for unknown names, so that a wrong name costs as long as a wrong password. It has the
+    /// default parameters, never a user's: a file's hash with a costly N must not be what every unknown name
+    /// pays (issue 12, defect 13).
+    let decoy: PasswordHash
 
     public var count: Int { self.users.count }
 
     public init(users: [String: PasswordHash]) {
         self.users = users
-        self.decoy = users.values.first ?? PasswordHash(rounds: PasswordHash.defaultRounds, blockSize: 8, parallelism: 1, salt: [0], key: [UInt8](repeating: 0, count: PasswordHash.keyLength))
+        self.decoy = PasswordHash(
+            rounds: PasswordHash.defaultRounds,
+            blockSize: PasswordHash.defaultBlockSize,
+            parallelism: PasswordHash.defaultParallelism,
+            salt: [0],
+            key: [UInt8](repeating: 0, count: PasswordHash.keyLength)
+        )
     }
 
     /// The names of the users, sorted.
