@@ -17,15 +17,7 @@ swift build -c release --product calzino >/dev/null
 bin=.build/release/calzino
 work=$(mktemp -d /tmp/calzino-close-order.XXXXXX)
 port=21095
-server=""
-stop() {
-    if [ -n "$server" ]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-        server=""
-    fi
-}
-trap stop EXIT
+. benchmarks/server-lifecycle.sh
 
 start() {  # start VARIANT
     case "$1" in
@@ -36,8 +28,7 @@ start() {  # start VARIANT
         microsocks) taskset -c 0 microsocks -i 127.0.0.1 -p "$port" >/dev/null 2>&1 & ;;
     esac
     server=$!
-    for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.05; done
-    return 1
+    wait_listening "$port"
 }
 
 variants=(quiet logged loops defaults microsocks)
@@ -47,7 +38,7 @@ for round in $(seq 1 "$rounds"); do
         taskset -c 1 "$bin" bench --threads 1 --scenarios rate-target-close --rate-seconds "$seconds" \
             --proxy "socks5://127.0.0.1:$port" --proxy-pid "$server" --proxy-cpu 0 \
             --json "$work/$variant-$round.json" >"$work/$variant-$round.txt" 2>&1 || true
-        stop
+        stop_server
         sleep 1
     done
 done

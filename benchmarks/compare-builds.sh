@@ -18,23 +18,15 @@ swift build -c release --product calzino >/dev/null
 bin=.build/release/calzino
 work=$(mktemp -d /tmp/calzino-compare-builds.XXXXXX)
 port=21085
-server=""
-stop() {
-    if [ -n "$server" ]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-        server=""
-    fi
-}
-trap stop EXIT
+. benchmarks/server-lifecycle.sh
 
 run() {  # run NAME BINARY ROUND
     taskset -c 0 "$2" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/$1.log" &
     server=$!
-    for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    wait_listening "$port" || true
     taskset -c 1 "$bin" bench --threads 1 --scenarios rate,rate-target-close --proxy "socks5://127.0.0.1:$port" \
         --proxy-pid "$server" --proxy-cpu 0 --json "$work/$1-$3.json" "${extra[@]}" >"$work/$1-$3.txt" 2>&1 || true
-    stop
+    stop_server
     sleep 1
 }
 
