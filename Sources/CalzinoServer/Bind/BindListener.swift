@@ -12,6 +12,11 @@ final class BindListener {
     struct BindFailure: Error {
         var cause: SOCKSFailureCause
         var failure: SessionFailure
+
+        /// A failure the reply code says all about.
+        static func refused(_ cause: SOCKSFailureCause) -> BindFailure {
+            BindFailure(cause: cause, failure: .refused(cause))
+        }
     }
 
     private var channel: (any Channel)?
@@ -45,7 +50,7 @@ final class BindListener {
                         .assumeIsolated()
                         .whenComplete { opened.assumeIsolated().completeWith($0) }
                 case .success, .failure:
-                    opened.fail(BindFailure(cause: .nameNotResolved, failure: .refused(.nameNotResolved)))
+                    opened.fail(BindFailure.refused(.nameNotResolved))
                 }
             }
         return opened.futureResult
@@ -58,7 +63,7 @@ final class BindListener {
         onPeer: @escaping PeerHandler
     ) -> EventLoopFuture<BindListener> {
         guard let address = peerCheck.listeningAddress(clientReached: local) else {
-            return eventLoop.makeFailedFuture(BindFailure(cause: .networkUnreachable, failure: .refused(.networkUnreachable)))
+            return eventLoop.makeFailedFuture(BindFailure.refused(.networkUnreachable))
         }
         let listener = BindListener(peerCheck: peerCheck, onPeer: onPeer)
         let bound = NIOLoopBound(listener, eventLoop: eventLoop)
@@ -89,7 +94,7 @@ final class BindListener {
 
     private func accepted(_ child: any Channel) -> EventLoopFuture<Void> {
         guard let onPeer = self.onPeer else {
-            return child.eventLoop.makeFailedFuture(BindFailure(cause: .generalFailure, failure: .refused(.generalFailure)))
+            return child.eventLoop.makeFailedFuture(BindFailure.refused(.generalFailure))
         }
         self.onPeer = nil
         // Close the listener on the next tick: NIO registers an accepted channel only while its listener is
@@ -99,7 +104,7 @@ final class BindListener {
             listening.eventLoop.assumeIsolated().execute { listening.close(promise: nil) }
         }
         guard self.peerCheck.admits(child.remoteAddress) else {
-            let failure = BindFailure(cause: .unexpectedPeer, failure: .refused(.unexpectedPeer))
+            let failure = BindFailure.refused(.unexpectedPeer)
             onPeer(.failure(failure))
             return child.eventLoop.makeFailedFuture(failure)
         }

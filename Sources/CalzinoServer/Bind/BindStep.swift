@@ -32,13 +32,13 @@ enum BindStep {
                 switch result {
                 case .success(let listener):
                     guard let bound = listener.localAddress else {
-                        receiver.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "BIND listener has no address")), .listener(listener)))
+                        receiver.stepFinished(.setupFailed(.setupFailed(detail: "BIND listener has no address"), discarding: .listener(listener)))
                         return
                     }
                     receiver.stepFinished(SessionStepResult(.bindListening(bound: SOCKSEndpoint(bound)), .listener(listener)))
                 case .failure(let error):
-                    let failure = error as? BindListener.BindFailure
-                    receiver.stepFinished(SessionStepResult(.setupFailed(failure?.cause ?? .generalFailure, failure?.failure ?? .setupFailed(detail: "\(error)"))))
+                    let failure = error as? BindListener.BindFailure ?? BindListener.BindFailure(cause: .generalFailure, failure: .setupFailed(detail: "\(error)"))
+                    receiver.stepFinished(SessionStepResult(.setupFailed(failure.cause, failure.failure)))
                 }
             }
     }

@@ -7,19 +7,24 @@ import SOCKSCore
 // handshake (to the relay, to a UDP association).
 extension SessionHandler: SessionStepReceiver {
     /// A step finished: its completion goes to the state machine, what it brought to the action.
+    /// What the session records of a step is written here, once the state machine has said whether the
+    /// completion still counts (`.none` and `.discardLateResult` mean it came too late).
     func stepFinished(_ result: SessionStepResult) {
+        let action = self.machine.completed(result.completion)
+        let counts = action != .none && action != .discardLateResult
         switch result.completion {
         case .bindPeerArrived, .bindPeerRefused:
             self.bindListener = nil  // a peer came: the listener closed itself on its one connection
+            if counts, let peer = result.peer {
+                self.record.connectedAddress = peer
+            }
+        case .identFinished(.accepted(let user?)) where counts:
+            self.record.user = user  // a confirmed USERID is the session's user for rules and limits
+        case .dialFailed(_, let failure) where counts:
+            let destination = self.record.request?.destination.description ?? "-"
+            self.settings.logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(failure)"])
         case .authenticationFinished, .identFinished, .dialSucceeded, .dialFailed, .bindListening, .associationOpened, .setupFailed:
             break
-        }
-        let action = self.machine.completed(result.completion)
-        if case .dialFailed(_, let failure) = result.completion, action != .none {
-            self.settings.logger.debug("connect failed", metadata: ["destination": "\(self.record.request?.destination.description ?? "-")", "error": "\(failure)"])
-        }
-        if let peer = result.peer, action != .none {
-            self.record.connectedAddress = peer
         }
         self.perform(action, completion: result.resource)
     }
@@ -42,13 +47,7 @@ extension SessionHandler: SessionStepReceiver {
         let ident = IdentAuthenticator(mode: self.settings.ident, port: self.settings.identPort, timeout: self.settings.timeouts.ident)
         ident.authenticate(.ident(request, client: client, server: server), on: context.eventLoop)
             .assumeIsolated()
-            .whenSuccess { outcome in
-                let action = self.machine.completed(.identFinished(outcome))
-                if case .admit = action, case .accepted(let user?) = outcome {
-                    self.record.user = user  // a confirmed USERID is the session's user for rules and limits
-                }
-                self.perform(action)
-            }
+            .whenSuccess { self.stepFinished(SessionStepResult(.identFinished($0))) }
     }
 
     func admit(_ request: SOCKSClientRequest) {
@@ -87,7 +86,7 @@ extension SessionHandler: SessionStepReceiver {
 
     func openAssociation(declared: SOCKSEndpoint) {
         guard let context = self.context, let client = context.channel.remoteAddress, let local = context.channel.localAddress else {
-            self.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .refused(.generalFailure))))
+            self.stepFinished(.setupFailed(.refused(.generalFailure)))
             return
         }
         AssociationStep.run(declared: declared, client: client, local: local, settings: self.settings, policy: self.policy, on: context.eventLoop, reportingTo: self)

@@ -28,4 +28,9 @@ struct SessionStepResult {
         self.completion = completion
         self.resource = resource
     }
+
+    /// A socket the request needs could not be set up: a general failure (0x01) that says why.
+    static func setupFailed(_ failure: SessionFailure, discarding resource: SessionResource? = nil) -> SessionStepResult {
+        SessionStepResult(.setupFailed(.generalFailure, failure), resource)
+    }
 }

@@ -22,13 +22,13 @@ enum AssociationStep {
                 switch result {
                 case .success(let association):
                     guard let port = association.boundPort else {
-                        receiver.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "UDP socket has no port")), .association(association)))
+                        receiver.stepFinished(.setupFailed(.setupFailed(detail: "UDP socket has no port"), discarding: .association(association)))
                         return
                     }
                     let bound = SOCKSEndpoint(host: SOCKSEndpoint(advertised).host, port: UInt16(clamping: port))
                     receiver.stepFinished(SessionStepResult(.associationOpened(bound: bound), .association(association)))
                 case .failure(let error):
-                    receiver.stepFinished(SessionStepResult(.setupFailed(.generalFailure, .setupFailed(detail: "\(error)"))))
+                    receiver.stepFinished(.setupFailed(.setupFailed(detail: "\(error)")))
                 }
             }
     }

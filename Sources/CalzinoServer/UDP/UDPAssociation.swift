@@ -96,17 +96,21 @@ final class UDPAssociation {
 
     func fromClient(_ envelope: AddressedEnvelope<ByteBuffer>) {
         guard !self.closed else { return }
-        switch self.gate.admit(envelope.data, from: envelope.remoteAddress) {
-        case .foreign:
+        let verdict = self.gate.admit(envelope.data, from: envelope.remoteAddress)
+        if case .foreign = verdict {
             self.counters.droppedForeign += 1
+            return
+        }
+        // The client's own datagram, good or not: replies go where it last came from.
+        self.clientAddress = envelope.remoteAddress
+        switch verdict {
+        case .foreign:
+            break
         case .malformed:
-            self.clientAddress = envelope.remoteAddress
             self.counters.droppedMalformed += 1
         case .fragment:
-            self.clientAddress = envelope.remoteAddress
             self.counters.droppedFragment += 1
         case .forward(let destination, let payload):
-            self.clientAddress = envelope.remoteAddress
             self.activity &+= 1
             if let address = destination.socketAddress {
                 self.send(payload, to: address)
