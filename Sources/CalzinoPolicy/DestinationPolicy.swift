@@ -3,8 +3,8 @@ import SOCKSCore
 
 /// Which destination addresses a session may reach, asked of every resolved address just before a connect
 /// or a datagram, so that a name cannot lead around it (no DNS rebinding). The safe default for a listener
-/// that faces a network denies loopback, private, link-local, metadata, multicast and unspecified
-/// destinations; a loopback listener's clients are local, so it allows them. With rules, a session's policy
+/// that faces a network denies metadata, loopback, link-local, private, multicast, unspecified and
+/// reserved destinations; a loopback listener's clients are local, so it allows them. With rules, a session's policy
 /// asks the rules with the name the client gave and each address it resolved to.
 public struct DestinationPolicy: Sendable {
     /// `nil` when the address (reached through `name`, if any) is permitted; otherwise what denied it.
@@ -27,13 +27,13 @@ public struct DestinationPolicy: Sendable {
     public static func denying(_ classes: Set<AddressClass>) -> DestinationPolicy {
         guard !classes.isEmpty else { return .allowAll }
         return DestinationPolicy { address, _ in
-            guard let addressClass = AddressClass(address) else { return .notIP }
-            return classes.contains(addressClass) ? .protected(addressClass) : nil
+            guard let addressClasses = AddressClasses(address) else { return .notIP }
+            return addressClasses.strictest(in: classes).map(DenialReason.protected)
         }
     }
 
     /// The classes a listener facing a network protects unless a rule allows them.
-    public static let protectedClasses: Set<AddressClass> = [.loopback, .private, .linkLocal, .metadata, .multicast, .unspecified]
+    public static let protectedClasses: Set<AddressClass> = [.metadata, .loopback, .linkLocal, .private, .multicast, .unspecified, .reserved]
 
     public static let networkFacing = DestinationPolicy.denying(protectedClasses)
 
@@ -46,8 +46,10 @@ public struct DestinationPolicy: Sendable {
         self.denial(of: address, name: name) == nil
     }
 
-    /// Whether a listener on `address` faces only this host.
+    /// Whether a listener on `address` faces only this host. The unspecified address is loopback as a
+    /// destination, but a listener on it faces every network.
     public static func isLoopbackListener(_ address: SocketAddress) -> Bool {
-        AddressClass(address) == .loopback
+        guard let classes = AddressClasses(address) else { return false }
+        return classes.contains(.loopback) && !classes.contains(.unspecified)
     }
 }

@@ -11,7 +11,7 @@ import Testing
         version: SOCKSClientRequest.Version = .socks5,
         command: AccessRequest.Command = .connect,
         name: String? = nil,
-        address: String? = "203.0.113.5",
+        address: String? = "93.184.215.5",  // global: the documentation blocks are `reserved`
         port: UInt16? = 443
     ) -> AccessRequest {
         AccessRequest(
@@ -82,12 +82,12 @@ import Testing
         let byAddress = [AccessRule(name: "nets", action: .deny, destinationAddresses: [.set(.private)]), AccessRule(name: "rest", action: .allow)]
         #expect(self.verdict(byAddress, Self.request(name: "db.internal", address: nil)) == "undecided")
         #expect(self.verdict(byAddress, Self.request(name: "db.internal", address: "10.0.0.5")) == "deny:nets")
-        #expect(self.verdict(byAddress, Self.request(name: "db.internal", address: "203.0.113.1")) == "allow:rest")
+        #expect(self.verdict(byAddress, Self.request(name: "db.internal", address: "93.184.215.1")) == "allow:rest")
         let byName = [AccessRule(name: "bad", action: .deny, destinationNames: [NamePattern(parsing: "*.bad.example")!]), AccessRule(name: "rest", action: .allow)]
         #expect(self.verdict(byName, Self.request(name: "x.bad.example", address: nil)) == "deny:bad")
         #expect(self.verdict(byName, Self.request(name: "good.example", address: nil)) == "allow:rest")
         // An address the client gave has no name: name rules do not match it.
-        #expect(self.verdict(byName, Self.request(name: nil, address: "203.0.113.1")) == "allow:rest")
+        #expect(self.verdict(byName, Self.request(name: nil, address: "93.184.215.1")) == "allow:rest")
     }
 
     @Test func protectedClassesOpenOnlyToRulesThatNameThem() {
@@ -108,9 +108,9 @@ import Testing
             AccessRule(name: "web", action: .allow, destinationNames: [NamePattern(parsing: "*.example.com")!], destinationPorts: [PortRange(parsing: "443")!]),
         ], defaultAction: .deny)
         let policy = rules.destinationPolicy(for: Self.request(name: "www.example.com", address: nil), protected: DestinationPolicy.protectedClasses)
-        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 443), name: "www.example.com") == nil)
+        #expect(policy.denial(of: try SocketAddress(ipAddress: "93.184.215.7", port: 443), name: "www.example.com") == nil)
         #expect(policy.denial(of: try SocketAddress(ipAddress: "192.168.0.7", port: 443), name: "www.example.com") == .protected(.private))
-        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 80), name: "www.example.com") == .defaultAction)
-        #expect(policy.denial(of: try SocketAddress(ipAddress: "203.0.113.7", port: 443), name: nil) == .defaultAction)
+        #expect(policy.denial(of: try SocketAddress(ipAddress: "93.184.215.7", port: 80), name: "www.example.com") == .defaultAction)
+        #expect(policy.denial(of: try SocketAddress(ipAddress: "93.184.215.7", port: 443), name: nil) == .defaultAction)
     }
 }

@@ -15,8 +15,8 @@ struct SafeDefaultsTests {
         ("169.254.1.1", .linkLocal), ("fe80::1", .linkLocal),
         ("169.254.169.254", .metadata), ("fd00:ec2::254", .metadata),
         ("224.0.0.1", .multicast), ("ff02::1", .multicast),
-        ("0.0.0.0", .unspecified), ("::", .unspecified),
-        ("8.8.8.8", .global), ("172.32.0.1", .global), ("2001:db8::1", .global), ("::ffff:10.0.0.1", .private),
+        ("0.0.0.0", .loopback), ("::", .loopback), ("0.1.0.0", .unspecified),
+        ("8.8.8.8", .global), ("172.32.0.1", .global), ("2001:db8::1", .reserved), ("::ffff:10.0.0.1", .private),
     ]
 
     @Test(arguments: classes)

@@ -3,8 +3,8 @@ import SOCKSCore
 
 /// The ordered rule list and what happens when no rule matches.
 ///
-/// Addresses in the protected classes (loopback, private, link-local, metadata, multicast, unspecified on a
-/// listener that faces a network) pass only through an allow rule whose destination addresses name them
+/// Addresses in the protected classes (loopback, private, link-local, metadata, multicast, unspecified and
+/// reserved on a listener that faces a network) pass only through an allow rule whose destination addresses name them
 /// (a CIDR block or a set such as `private`): a rule that allows a name or a port does not open them, so a
 /// name that resolves to one of them is denied.
 public struct AccessRules: Sendable {
@@ -69,7 +69,7 @@ public struct AccessRules: Sendable {
 
     private static func protectedGate(_ request: AccessRequest, rule: AccessRule?, protected: Set<AddressClass>) -> Verdict? {
         guard !protected.isEmpty, let address = request.destinationAddress,
-            let addressClass = AddressClass(address), protected.contains(addressClass)
+            let addressClass = AddressClasses(address)?.strictest(in: protected)
         else { return nil }
         if rule?.destinationAddresses != nil {
             return nil  // the rule matched, so it names this address explicitly

@@ -6,7 +6,7 @@ public enum AddressMatcher: Hashable, Sendable, CustomStringConvertible {
     case set(AddressClass)
 
     /// A CIDR block, or one of the names `loopback`, `private`, `link-local`, `metadata`, `multicast`,
-    /// `unspecified`, `global`.
+    /// `unspecified`, `reserved`, `global`. A set matches every address that belongs to it (`AddressClasses`).
     public init?(parsing text: String) {
         if let set = AddressClass.allCases.first(where: { $0.description == text }) {
             self = .set(set)
@@ -20,7 +20,7 @@ public enum AddressMatcher: Hashable, Sendable, CustomStringConvertible {
     public func matches(_ host: SOCKSHost) -> Bool {
         switch self {
         case .range(let range): return range.contains(host)
-        case .set(let set): return AddressClass(host) == set
+        case .set(let set): return AddressClasses(host)?.contains(set) ?? false
         }
     }
 
