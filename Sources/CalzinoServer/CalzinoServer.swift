@@ -61,7 +61,7 @@ public final class CalzinoServer: Service, Sendable {
         return result
     }
 
-    private var configuration: CalzinoServerConfiguration {
+    var configuration: CalzinoServerConfiguration {
         self.current.withLockedValue { $0 }
     }
 
@@ -103,16 +103,19 @@ public final class CalzinoServer: Service, Sendable {
 
     /// Puts a new configuration in force for new sessions; open sessions go on as they are. Listeners stay
     /// as started (a change to them needs a restart, and is logged). Throws, leaving the old configuration
-    /// in force, if the new one does not validate.
+    /// in force, if the new one does not validate with the listeners that will run: the ones already
+    /// bound, not the ones the new file names (issue 12, defect 4: a file that moved its listener to
+    /// loopback and dropped its users would otherwise open the old network listener).
     public func reload(_ configuration: CalzinoServerConfiguration) throws {
-        try configuration.validate()
         let old = self.configuration
-        if configuration.listeners != old.listeners || configuration.optionalListeners != old.optionalListeners {
-            self.logger.warning("listener changes take effect on restart; the listeners stay as they are")
-        }
         var kept = configuration
         kept.listeners = old.listeners
         kept.optionalListeners = old.optionalListeners
+        try configuration.validate()
+        try kept.validate()
+        if configuration.listeners != old.listeners || configuration.optionalListeners != old.optionalListeners {
+            self.logger.warning("listener changes take effect on restart; the listeners stay as they are")
+        }
         self.current.withLockedValue { $0 = kept }
         let addresses = self.listenerAddresses.withLockedValue { $0 }
         let settings = addresses.mapValues { self.settings(forListener: $0, kept) }
