@@ -196,7 +196,8 @@ public final class CalzinoServer: Service, Sendable {
                         channel.close(promise: nil)
                         return
                     }
-                    if let perSecond = settings.limits.handshakesPerClientPerSecond, let client = channel.remoteAddress?.ipAddress,
+                    if let perSecond = settings.limits.handshakesPerClientPerSecond,
+                        case let client = settings.limits.clientKey(channel.remoteAddress),
                         !settings.shared.handshakes.allow(client: client, perSecond: perSecond)
                     {
                         // No request has been read, so there is nothing to reply to: close at once.

@@ -35,6 +35,7 @@ import Testing
           handshakes-per-client-per-second: 50
           bandwidth-per-session: {up: 1MiB, down: 10MB}
           bandwidth-per-user: {down: 512KiB}
+          client-ipv6-prefix: 56
         default-action: deny
         rules:
           - name: no-smtp
@@ -71,7 +72,8 @@ import Testing
         #expect(configuration.udpAdvertise?.ipAddress == "192.0.2.1")
         #expect(configuration.limits == Limits(
             maxSessions: 500, sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
-            bandwidthPerSession: Bandwidth(up: 1 << 20, down: 10_000_000), bandwidthPerUser: Bandwidth(down: 512 << 10)
+            bandwidthPerSession: Bandwidth(up: 1 << 20, down: 10_000_000), bandwidthPerUser: Bandwidth(down: 512 << 10),
+            clientIPv6Prefix: 56
         ))
         #expect(configuration.rules.defaultAction == .deny)
         let rules = configuration.rules.rules
@@ -162,6 +164,7 @@ import Testing
         ("limits:\n  bandwidth-per-session: {up: fast}\n", 2, "expected a rate"),
         ("limits:\n  bandwidth-per-session: {up: 10}\n", 2, "from 1KiB"),
         ("limits:\n  sessions-per-client: -1\n", 2, "is not a whole number"),
+        ("limits:\n  client-ipv6-prefix: 129\n", 2, "129"),
         ("users:\n  alice: nothash\n", 2, "users.alice"),
         ("default-action: maybe\n", 1, "is not one of allow, deny"),
         ("rules:\n  - to-ports: [80]\n", 2, "a rule needs an action"),

@@ -186,3 +186,42 @@ final class CountingSink: ChannelInboundHandler {
         }
     }
 }
+
+/// Issue 12, defect 12, through the server: one client on a 127.0.0.1 listener and a `[::ffff:127.0.0.1]`
+/// listener is one client for `sessions-per-client`; IPv6 clients of one /64 share a count.
+@Suite(.timeLimit(.minutes(1)))
+struct ClientKeyLimitsTests {
+    @Test func oneClientThroughBothFamiliesIsCountedOnce() async throws {
+        let target = try await TestTarget.start(.echo)
+        let proxy = try await TestServer.start {
+            $0.listeners.append(try! SocketAddress(ipAddress: "::ffff:127.0.0.1", port: 0))
+            $0.limits.sessionsPerClient = 1
+        }
+        try #require(proxy.ports.count == 2, "the mapped listener is bound")
+        let first = proxy.ports[0], second = proxy.ports[1], targetPort = target.port
+        let (held, throughMapped) = try await onThread { () -> (RawSocket, UInt8) in
+            let held = try Wire.connectReply(proxyPort: first, targetPort: targetPort)
+            #expect(held.1 == 0)
+            return (held.0, try Wire.connectReply(proxyPort: second, targetPort: targetPort).1)
+        }
+        #expect(throughMapped == 0x01, "the second session of the same client is over sessions-per-client 1")
+        held.close()
+        await proxy.stop()
+        await target.stop()
+    }
+
+    @Test func ipv6ClientsOfOneNetworkShareACount() throws {
+        let counter = SessionCounter()
+        let limits = Limits(sessionsPerClient: 1)
+        let one = limits.clientKey(try SocketAddress(ipAddress: "2001:db8:0:1::1", port: 1))
+        let sameNetwork = limits.clientKey(try SocketAddress(ipAddress: "2001:db8:0:1::2", port: 1))
+        let otherNetwork = limits.clientKey(try SocketAddress(ipAddress: "2001:db8:0:2::1", port: 1))
+        #expect(counter.admit(client: one, user: nil, limits: limits) == nil)
+        #expect(counter.admit(client: sameNetwork, user: nil, limits: limits) == "sessions-per-client 1")
+        #expect(counter.admit(client: otherNetwork, user: nil, limits: limits) == nil)
+        let rates = HandshakeRateLimiter()
+        #expect(rates.allow(client: one, perSecond: 1))
+        #expect(!rates.allow(client: sameNetwork, perSecond: 1), "one bucket per /64")
+        #expect(rates.allow(client: otherNetwork, perSecond: 1))
+    }
+}

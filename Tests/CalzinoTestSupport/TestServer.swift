@@ -8,6 +8,8 @@ import NIOPosix
 package struct TestServer {
     package let server: CalzinoServer
     package let port: Int
+    /// Every listener's port, in the configuration's order.
+    package let ports: [Int]
     package let accessLog: CapturingLogHandler.Store
 
     /// - Parameter summaries: collects the server's session summaries (`sessionEnded`), if given.
@@ -29,7 +31,7 @@ package struct TestServer {
         }
         let server = CalzinoServer(configuration: configuration, logger: logger, accessLogger: accessLogger, sessionEnded: sessionEnded)
         let addresses = try await server.start()
-        return TestServer(server: server, port: addresses.first?.port ?? 0, accessLog: store)
+        return TestServer(server: server, port: addresses.first?.port ?? 0, ports: addresses.compactMap(\.port), accessLog: store)
     }
 
     package func stop() async {

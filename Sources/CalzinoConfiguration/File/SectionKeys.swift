@@ -31,17 +31,21 @@ enum TimeoutsKey {
     }
 }
 
-/// `limits:`: the count limits (each within `Limits.countRange`, as their flags) and the two bandwidths.
+/// `limits:`: the count limits (each within `Limits.countRange`, as their flags), the two bandwidths, and
+/// the IPv6 prefix that makes one client.
 enum LimitsKey {
     static let bandwidthPerSession = "bandwidth-per-session"
     static let bandwidthPerUser = "bandwidth-per-user"
+    static let clientIPv6Prefix = "client-ipv6-prefix"
 
     static func parse(_ node: ConfigNode) throws -> Limits {
         var limits = Limits()
-        let names = Limits.CountKey.allCases.map(\.rawValue) + [Self.bandwidthPerSession, Self.bandwidthPerUser]
+        let names = Limits.CountKey.allCases.map(\.rawValue) + [Self.bandwidthPerSession, Self.bandwidthPerUser, Self.clientIPv6Prefix]
         for (name, value) in try node.mapping(allowed: names) {
             if let key = Limits.CountKey(rawValue: name) {
                 limits[key] = try value.int(in: Limits.countRange)
+            } else if name == Self.clientIPv6Prefix {
+                limits.clientIPv6Prefix = try value.int(in: ClientKey.ipv6PrefixRange)
             } else if name == Self.bandwidthPerSession {
                 limits.bandwidthPerSession = try BandwidthKey.parse(value)
             } else {
@@ -64,7 +68,9 @@ enum LimitsKey {
             guard let bandwidth, !bandwidth.isUnlimited else { return "# \(name): unlimited" }
             return "\(name): \(BandwidthKey.print(bandwidth))"
         }
-        return counts + bandwidths
+        let prefix = limits.clientIPv6Prefix.map { "\(Self.clientIPv6Prefix): \($0)" }
+            ?? "# \(Self.clientIPv6Prefix): \(ClientKey.defaultIPv6Prefix)  (the default)"
+        return counts + bandwidths + [prefix]
     }
 }
 

@@ -75,16 +75,12 @@ enum SpecialPurposeAddresses {
     }
 
     private static func within(_ address: UInt32, _ block: IPv4Block) -> Bool {
-        let mask: UInt32 = block.prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - block.prefix)
+        let mask = AddressPrefix.ipv4Mask(block.prefix)
         return address & mask == block.network & mask
     }
 
     private static func within(_ address: SOCKSIPv6Address, _ block: IPv6Block) -> Bool {
-        func mask(_ bits: Int) -> UInt64 {
-            bits <= 0 ? 0 : bits >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - bits)
-        }
-        let highMask = mask(block.prefix), lowMask = mask(block.prefix - 64)
-        return address.high & highMask == block.high & highMask && address.low & lowMask == block.low & lowMask
+        address.masked(toPrefix: block.prefix) == SOCKSIPv6Address(high: block.high, low: block.low).masked(toPrefix: block.prefix)
     }
 
     private static func v4(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ prefix: Int, _ classes: [AddressClass]) -> IPv4Block {

@@ -25,11 +25,10 @@ public struct AddressRange: Hashable, Sendable, CustomStringConvertible {
         }
         switch host {
         case .ipv4(let value):
-            let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)
+            let mask = AddressPrefix.ipv4Mask(prefix)
             self.network = .ipv4(value & mask, mask: mask)
         case .ipv6(let value):
-            let mask = Self.ipv6Mask(prefix: prefix)
-            self.network = .ipv6(SOCKSIPv6Address(high: value.high & mask.high, low: value.low & mask.low), mask: mask)
+            self.network = .ipv6(value.masked(toPrefix: prefix), mask: AddressPrefix.ipv6Mask(prefix))
         case .name:
             return nil
         }
@@ -47,22 +46,5 @@ public struct AddressRange: Hashable, Sendable, CustomStringConvertible {
         default:
             return false
         }
-    }
-
-    private static func ipv6Mask(prefix: Int) -> SOCKSIPv6Address {
-        func bits(_ count: Int) -> UInt64 {
-            count <= 0 ? 0 : (count >= 64 ? ~UInt64(0) : ~UInt64(0) << UInt64(64 - count))
-        }
-        return SOCKSIPv6Address(high: bits(prefix), low: bits(prefix - 64))
-    }
-}
-
-extension SOCKSHost {
-    /// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it carries; any other host as is.
-    public var unmapped: SOCKSHost {
-        if case .ipv6(let address) = self, address.high == 0, address.low >> 32 == 0xFFFF {
-            return .ipv4(UInt32(truncatingIfNeeded: address.low))
-        }
-        return self
     }
 }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// How much the server and each client, user and session may take. One type for the command line, the
 /// configuration file (`limits:`), rule overrides (bandwidth) and the server. `nil`: no limit (or, in a
 /// layer, not set there: `over(_:)` puts one layer over another).
@@ -19,6 +21,9 @@ public struct Limits: Hashable, Sendable {
     public var bandwidthPerSession: Bandwidth?
     /// The rate all of a user's sessions share, unless their rule sets one.
     public var bandwidthPerUser: Bandwidth?
+    /// How many leading bits of an IPv6 client address make one client for the per-client limits (`nil`:
+    /// `ClientKey.defaultIPv6Prefix`, /64).
+    public var clientIPv6Prefix: Int?
 
     public init(
         maxConnections: Int? = nil,
@@ -27,7 +32,8 @@ public struct Limits: Hashable, Sendable {
         sessionsPerUser: Int? = nil,
         handshakesPerClientPerSecond: Int? = nil,
         bandwidthPerSession: Bandwidth? = nil,
-        bandwidthPerUser: Bandwidth? = nil
+        bandwidthPerUser: Bandwidth? = nil,
+        clientIPv6Prefix: Int? = nil
     ) {
         self.maxConnections = maxConnections
         self.maxSessions = maxSessions
@@ -36,6 +42,12 @@ public struct Limits: Hashable, Sendable {
         self.handshakesPerClientPerSecond = handshakesPerClientPerSecond
         self.bandwidthPerSession = bandwidthPerSession
         self.bandwidthPerUser = bandwidthPerUser
+        self.clientIPv6Prefix = clientIPv6Prefix
+    }
+
+    /// The key per-client limits count `address` under.
+    public func clientKey(_ address: SocketAddress?) -> ClientKey {
+        ClientKey(address, ipv6Prefix: self.clientIPv6Prefix ?? ClientKey.defaultIPv6Prefix)
     }
 
     /// The bounds of every count limit, for a flag and a file key alike.
@@ -80,7 +92,8 @@ public struct Limits: Hashable, Sendable {
             sessionsPerUser: self.sessionsPerUser ?? base.sessionsPerUser,
             handshakesPerClientPerSecond: self.handshakesPerClientPerSecond ?? base.handshakesPerClientPerSecond,
             bandwidthPerSession: self.bandwidthPerSession ?? base.bandwidthPerSession,
-            bandwidthPerUser: self.bandwidthPerUser ?? base.bandwidthPerUser
+            bandwidthPerUser: self.bandwidthPerUser ?? base.bandwidthPerUser,
+            clientIPv6Prefix: self.clientIPv6Prefix ?? base.clientIPv6Prefix
         )
     }
 

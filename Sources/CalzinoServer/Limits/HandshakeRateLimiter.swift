@@ -1,15 +1,16 @@
+import CalzinoPolicy
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// New connections per client address per second: a token bucket per address holding one second's worth.
+/// New connections per client (`ClientKey`) per second: a token bucket per client holding one second's worth.
 /// Buckets that have filled up again are dropped when the table grows, so a scan from many addresses
 /// cannot grow it without bound.
 final class HandshakeRateLimiter: Sendable {
     private static let pruneAbove = 4096
-    private let table = NIOLockedValueBox<[String: (tokens: Double, updated: NIODeadline)]>([:])
+    private let table = NIOLockedValueBox<[ClientKey: (tokens: Double, updated: NIODeadline)]>([:])
 
     /// Whether a new connection from `client` is within `perSecond`.
-    func allow(client: String, perSecond: Int, now: NIODeadline = .now()) -> Bool {
+    func allow(client: ClientKey, perSecond: Int, now: NIODeadline = .now()) -> Bool {
         let rate = Double(perSecond)
         return self.table.withLockedValue { table in
             var entry = table[client] ?? (rate, now)

@@ -2,19 +2,19 @@ import CalzinoPolicy
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Counts admitted sessions in all, per client address and per user, for the configured limits. A session
+/// Counts admitted sessions in all, per client (`ClientKey`: an IPv4 address or an IPv6 network) and per user, for the configured limits. A session
 /// is counted from its request's admission until its client connection closes.
 final class SessionCounter: Sendable {
     private struct Counts {
         var total = 0
-        var perClient: [String: Int] = [:]
+        var perClient: [ClientKey: Int] = [:]
         var perUser: [String: Int] = [:]
     }
 
     private let counts = NIOLockedValueBox(Counts())
 
     /// Counts one more session, or returns which limit it would pass (and counts nothing).
-    func admit(client: String, user: String?, limits: Limits) -> String? {
+    func admit(client: ClientKey, user: String?, limits: Limits) -> String? {
         self.counts.withLockedValue { counts in
             if let maximum = limits.maxSessions, counts.total >= maximum {
                 return "max-sessions \(maximum)"
@@ -34,7 +34,7 @@ final class SessionCounter: Sendable {
         }
     }
 
-    func release(client: String, user: String?) {
+    func release(client: ClientKey, user: String?) {
         self.counts.withLockedValue { counts in
             counts.total -= 1
             Self.decrement(&counts.perClient, client)
@@ -44,7 +44,7 @@ final class SessionCounter: Sendable {
         }
     }
 
-    private static func decrement(_ table: inout [String: Int], _ key: String) {
+    private static func decrement<Key: Hashable>(_ table: inout [Key: Int], _ key: Key) {
         let left = (table[key] ?? 1) - 1
         table[key] = left > 0 ? left : nil  // no entry outlives its sessions
     }
@@ -58,7 +58,7 @@ extension SessionCounter {
         guard limits.countsSessions else {
             return nil
         }
-        let client = address?.ipAddress ?? "-"  // after the guard: formatting the address allocates
+        let client = limits.clientKey(address)
         if let limit = self.admit(client: client, user: user, limits: limits) {
             return limit
         }
