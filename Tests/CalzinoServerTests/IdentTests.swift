@@ -55,7 +55,7 @@ struct IdentTests {
         #expect(questions.first.map { $0.0 == confirmed.localPort && $0.1 == port } == true, "asked about (client port, server port): \(questions)")
         await proxy.stop()
         let lines = await proxy.accessLines(atLeast: 2)
-        #expect(lines.contains { $0.contains("user=alice") && $0.contains("reply=0x5A") }, "\(lines)")
+        #expect(lines.contains { $0.contains("user=ident:alice") && $0.contains("reply=0x5A") }, "\(lines)")
         #expect(lines.contains { $0.contains("reply=0x5D") && $0.contains("identd says 'alice'") }, "\(lines)")
         await identd.stop()
         await target.stop()
@@ -99,7 +99,7 @@ struct IdentTests {
         let identd = try await TestIdentd.start(naming: "alice")
         let identPort = identd.port
         let hash = try TestHashes.quick("pw")
-        let rules = try RulesIntegrationTests.rules("rules:\n  - {name: ident-alice, action: allow, versions: [socks4], users: [alice]}\n")
+        let rules = try RulesIntegrationTests.rules("rules:\n  - {name: ident-alice, action: allow, versions: [socks4], users: [ident:alice]}\n")
         let proxy = try await TestServer.start {
             $0.users = UserStore(users: ["bob": hash])
             $0.rules = rules
@@ -110,8 +110,62 @@ struct IdentTests {
         let code = try await onThread { try Self.request(proxyPort: port, targetPort: targetPort, userID: "alice").code }
         #expect(code == 0x5A)
         await proxy.stop()
-        #expect(await proxy.accessLines(atLeast: 1).contains { $0.contains("user=alice") && $0.contains("rule=ident-alice") })
+        #expect(await proxy.accessLines(atLeast: 1).contains { $0.contains("user=ident:alice") && $0.contains("rule=ident-alice") })
         await identd.stop()
         await target.stop()
+    }
+
+    /// Issue 12, defect 10: an ident-confirmed `alice` is `ident:alice`, apart from password-user alice: a
+    /// rule naming `alice` does not match her, and she takes neither alice's `sessions-per-user` quota nor
+    /// her bandwidth bucket.
+    @Test func identNamesAreNotPasswordUsers() async throws {
+        let target = try await TestTarget.start(.echo)
+        let identd = try await TestIdentd.start(naming: "alice")
+        let identPort = identd.port
+        let hash = try TestHashes.quick("pw")
+        let rules = try RulesIntegrationTests.rules("""
+            rules:
+              - {name: password-alice, action: allow, versions: [socks4], users: [alice]}
+              - {name: ident-alice, action: allow, versions: [socks4, socks5], users: [ident:alice, alice]}
+            """)
+        let proxy = try await TestServer.start {
+            $0.users = UserStore(users: ["alice": hash])
+            $0.rules = rules
+            $0.ident = .optional
+            $0.identPort = identPort
+            $0.limits.sessionsPerUser = 1
+        }
+        let port = proxy.port, targetPort = target.port
+        let (password, identFirst, identSecond) = try await onThread { () -> (UInt8, UInt8, UInt8) in
+            let (held, code) = try Wire.authenticatedConnect(proxyPort: port, targetPort: targetPort, user: "alice", password: "pw")
+            let socket = try RawSocket(port: port)
+            try socket.send(Self.socks4Connect(port: targetPort, userID: "alice"))
+            let first = try socket.receive(exactly: 8)[1]
+            let second = try Self.request(proxyPort: port, targetPort: targetPort, userID: "alice").code
+            held.close()
+            socket.close()
+            return (code, first, second)
+        }
+        #expect(password == 0)
+        #expect(identFirst == 0x5A, "ident:alice does not take password-user alice's one session")
+        #expect(identSecond == 0x5B, "ident:alice has a quota of her own")
+        await proxy.stop()
+        let lines = await proxy.accessLines(atLeast: 3)
+        #expect(lines.contains { $0.contains("user=ident:alice") && $0.contains("rule=ident-alice") && $0.contains("reply=0x5A") }, "\(lines)")
+        #expect(!lines.contains { $0.contains("user=ident:alice") && $0.contains("rule=password-alice") }, "\(lines)")
+        await identd.stop()
+        await target.stop()
+    }
+
+    /// Per-user bandwidth buckets that no session holds are dropped once the table grows, so invented
+    /// ident names cannot grow it without bound; held ones stay.
+    @Test func userBucketsArePruned() {
+        let buckets = UserBuckets()
+        let held = buckets.bucket(user: "ident:held", scope: "", direction: .down, rate: 1 << 20)
+        for index in 0..<(UserBuckets.pruneAbove * 4) {
+            _ = buckets.bucket(user: "ident:u\(index)", scope: "", direction: .down, rate: 1 << 20)
+        }
+        #expect(buckets.count <= UserBuckets.pruneAbove + 1, "\(buckets.count) buckets kept")
+        #expect(buckets.bucket(user: "ident:held", scope: "", direction: .down, rate: 1 << 20) === held, "a held bucket stays")
     }
 }

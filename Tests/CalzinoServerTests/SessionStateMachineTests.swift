@@ -402,6 +402,7 @@ import Testing
         action = silent.identFinished(none)
         #expect(action == .failAndLinger(reply: .socks4Reply(SOCKS4Reply(code: .identdUnreachable)), failure: .ident(.noAnswer), resumeRead: false))
         #expect(IdentAuthenticator.outcome(of: nil, userID: "alice", mode: .optional) == .accepted(user: nil))
+        #expect(IdentAuthenticator.outcome(of: .user("alice"), userID: "alice", mode: .required) == .accepted(user: "ident:alice"))
         #expect(IdentAuthenticator.outcome(of: .error("HIDDEN-USER"), userID: "alice", mode: .optional) == .rejected(.identdMismatch, .ident(.errorAnswer("HIDDEN-USER"))))
     }
 

@@ -18,11 +18,12 @@ struct IdentAuthenticator: SessionAuthenticator {
     }
 
     /// A USERID that differs from the request's, or an ERROR answer, gets 0x5D; no usable answer gets 0x5C
-    /// when ident is required and is let through when it is optional. A confirmed USERID is the user.
+    /// when ident is required and is let through when it is optional. A confirmed USERID is the user, as
+    /// `identity(_:)`.
     static func outcome(of response: IdentResponse?, userID: String?, mode: IdentMode) -> AuthenticationOutcome {
         switch response {
         case .user(let user) where user == userID:
-            return .accepted(user: user)
+            return .accepted(user: Self.identity(user))
         case .user(let user):
             return .rejected(.identdMismatch, .ident(.mismatch(identd: user, request: userID ?? "")))
         case .error(let reason):
@@ -33,4 +34,13 @@ struct IdentAuthenticator: SessionAuthenticator {
             return .accepted(user: nil)
         }
     }
+
+    /// What an ident-confirmed USERID is in rules (`users: [ident:alice]`), limits and logs: a kind of
+    /// identity apart from the password users (whose names cannot hold a ':'), so that a host's identd saying
+    /// `alice` takes neither password-user alice's quota nor her bandwidth (issue 12, defect 10).
+    static func identity(_ userID: String) -> String {
+        Self.prefix + userID
+    }
+
+    static let prefix = "ident:"
 }

@@ -39,6 +39,14 @@ final class TokenBucket: Sendable {
         }
     }
 
+    /// Whether readers have taken more than the bucket held (a reservation not yet covered).
+    var owes: Bool {
+        self.state.withLockedValue { state in
+            self.refill(&state, now: .now())
+            return state.tokens < 0
+        }
+    }
+
     private func refill(_ state: inout (tokens: Double, updated: NIODeadline), now: NIODeadline) {
         let elapsed = Double(max((now - state.updated).nanoseconds, 0)) / 1_000_000_000
         state.tokens = min(Double(self.burst), state.tokens + elapsed * Double(self.rate))
