@@ -30,16 +30,27 @@ public struct SOCKSClient: Sendable {
         return SOCKSBinding(listening: try await first.get().bound, channel: channel, second: second)
     }
 
-    /// UDP ASSOCIATE: a relay for datagrams, and a local datagram socket that talks to it.
+    /// UDP ASSOCIATE: a relay for datagrams, and a local datagram socket that talks to it. The socket is
+    /// opened first, on the address the control connection leaves from, and the request names its port: a
+    /// proxy may serve only a client that declares where its datagrams come from (Calzino does by default).
     public func udpAssociate() async throws -> SOCKSUDPAssociation {
-        let (control, reply, _) = try await self.request(.udpAssociate, destination: .unspecified, twoReplies: false)
-        let bound = try await reply.get().bound
-        guard let relay = bound.socketAddress, let local = control.localAddress?.ipAddress else {
-            control.close(promise: nil)
-            throw SOCKSClientError(.requestFailed(.addressTypeNotSupported))
-        }
+        let control = try await self.connectToProxy()
         do {
-            return try await SOCKSUDPAssociation.open(control: control, relay: relay, localHost: local, group: self.group)
+            guard let local = control.localAddress?.ipAddress else {
+                throw SOCKSClientError(.requestFailed(.addressTypeNotSupported))
+            }
+            let socket = try await SOCKSUDPAssociation.LocalSocket.open(host: local, group: self.group)
+            let declared = SOCKSEndpoint(host: control.localAddress?.protocol == .inet6 ? .unspecifiedIPv6 : .unspecifiedIPv4, port: UInt16(clamping: socket.port))
+            do {
+                let (reply, _) = try await self.handshake(on: control, .udpAssociate, destination: declared, twoReplies: false)
+                guard let relay = try await reply.get().bound.socketAddress else {
+                    throw SOCKSClientError(.requestFailed(.addressTypeNotSupported))
+                }
+                return SOCKSUDPAssociation(relay: relay, control: control, local: socket)
+            } catch {
+                socket.channel.close(promise: nil)
+                throw error
+            }
         } catch {
             control.close(promise: nil)
             throw error
@@ -51,7 +62,21 @@ public struct SOCKSClient: Sendable {
         destination: SOCKSEndpoint,
         twoReplies: Bool
     ) async throws -> (any Channel, EventLoopFuture<SOCKS5Reply>, EventLoopFuture<SOCKS5Reply>?) {
-        let channel = try await ClientBootstrap(group: self.group).connect(to: self.proxy).get()
+        let channel = try await self.connectToProxy()
+        let (first, second) = try await self.handshake(on: channel, command, destination: destination, twoReplies: twoReplies)
+        return (channel, first, second)
+    }
+
+    private func connectToProxy() async throws -> any Channel {
+        try await ClientBootstrap(group: self.group).connect(to: self.proxy).get()
+    }
+
+    private func handshake(
+        on channel: any Channel,
+        _ command: SOCKS5Command,
+        destination: SOCKSEndpoint,
+        twoReplies: Bool
+    ) async throws -> (EventLoopFuture<SOCKS5Reply>, EventLoopFuture<SOCKS5Reply>?) {
         let credentials = self.credentials
         return try await channel.eventLoop.submit {
             let first = channel.eventLoop.makePromise(of: SOCKS5Reply.self)
@@ -67,7 +92,7 @@ public struct SOCKSClient: Sendable {
                 channel.close(promise: nil)
                 throw error
             }
-            return (channel, first.futureResult, second?.futureResult)
+            return (first.futureResult, second?.futureResult)
         }.get()
     }
 }

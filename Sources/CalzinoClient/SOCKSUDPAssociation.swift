@@ -11,30 +11,39 @@ public final class SOCKSUDPAssociation: Sendable {
     private let socket: any Channel
     private let datagrams: AsyncStream<(source: SOCKSEndpoint, payload: ByteBuffer)>
 
-    private init(relay: SocketAddress, control: any Channel, socket: any Channel, datagrams: AsyncStream<(source: SOCKSEndpoint, payload: ByteBuffer)>) {
+    init(relay: SocketAddress, control: any Channel, local: LocalSocket) {
         self.relay = relay
         self.control = control
-        self.socket = socket
-        self.datagrams = datagrams
-    }
-
-    static func open(control: any Channel, relay: SocketAddress, localHost: String, group: any EventLoopGroup) async throws -> SOCKSUDPAssociation {
-        let (stream, continuation) = AsyncStream.makeStream(of: (source: SOCKSEndpoint, payload: ByteBuffer).self, bufferingPolicy: .bufferingNewest(1024))
-        let socket = try await DatagramBootstrap(group: group)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 66_000))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Unwrapper(continuation: continuation))
-                }
-            }
-            .bind(host: localHost, port: 0)
-            .get()
+        self.socket = local.channel
+        self.datagrams = local.datagrams
+        let socket = local.channel, continuation = local.continuation
         // The association ends with its control connection; so does the local socket.
         control.closeFuture.whenComplete { _ in
             socket.close(promise: nil)
             continuation.finish()
         }
-        return SOCKSUDPAssociation(relay: relay, control: control, socket: socket, datagrams: stream)
+    }
+
+    /// The local datagram socket, open before the request so that the request can name its port.
+    struct LocalSocket {
+        let channel: any Channel
+        let datagrams: AsyncStream<(source: SOCKSEndpoint, payload: ByteBuffer)>
+        let continuation: AsyncStream<(source: SOCKSEndpoint, payload: ByteBuffer)>.Continuation
+        var port: Int { self.channel.localAddress?.port ?? 0 }
+
+        static func open(host: String, group: any EventLoopGroup) async throws -> LocalSocket {
+            let (stream, continuation) = AsyncStream.makeStream(of: (source: SOCKSEndpoint, payload: ByteBuffer).self, bufferingPolicy: .bufferingNewest(1024))
+            let channel = try await DatagramBootstrap(group: group)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 66_000))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(Unwrapper(continuation: continuation))
+                    }
+                }
+                .bind(host: host, port: 0)
+                .get()
+            return LocalSocket(channel: channel, datagrams: stream, continuation: continuation)
+        }
     }
 
     /// Sends `payload` to `destination` through the relay.

@@ -29,6 +29,8 @@ public struct ServeOptions: Sendable {
     /// The limits this layer sets.
     public var limits = Limits()
     public var udpAdvertise: SocketAddress?
+    public var udpClientPort: UDPClientPort?
+    public var udpReplies: UDPReplies?
     public var logLevel: String?
     public var threads: Int?
     public var usersFile: String?
@@ -58,6 +60,8 @@ public struct ServeOptions: Sendable {
         merged.timeouts = self.timeouts.merging(flags.timeouts) { _, flag in flag }
         merged.limits = flags.limits.over(self.limits)
         merged.udpAdvertise = flags.udpAdvertise ?? self.udpAdvertise
+        merged.udpClientPort = flags.udpClientPort ?? self.udpClientPort
+        merged.udpReplies = flags.udpReplies ?? self.udpReplies
         merged.logLevel = flags.logLevel ?? self.logLevel
         merged.threads = flags.threads ?? self.threads
         merged.usersFile = flags.usersFile ?? self.usersFile
@@ -88,6 +92,8 @@ public struct ServeOptions: Sendable {
         configuration.timeouts = configuration.timeouts.applying(self.timeouts)
         configuration.limits = self.limits
         configuration.udpAdvertise = self.udpAdvertise
+        configuration.udpClientPort = self.udpClientPort ?? .declared
+        configuration.udpReplies = self.udpReplies ?? .sentTo
         configuration.allowOpenProxy = self.allowOpenProxy ?? false
         configuration.allowPrivateDestinations = self.allowPrivateDestinations ?? false
         configuration.ident = self.ident ?? .off

@@ -9,6 +9,9 @@ public enum DenialReason: Hashable, Sendable, CustomStringConvertible {
     case protected(AddressClass)
     /// A SOCKS4 request (no password) on a listener with users, and the allowing rule does not name SOCKS4.
     case socks4NeedsRule
+    /// A UDP ASSOCIATE that names no client port, where the server takes datagrams only from a declared
+    /// port (`udp-client-port: declared`).
+    case udpPortUndeclared
     /// The destination is not an IP address (a Unix socket address): nothing a policy can classify.
     case notIP
     /// The rules could not decide with every field known. Cannot happen with the rule model of today; kept so
@@ -21,6 +24,7 @@ public enum DenialReason: Hashable, Sendable, CustomStringConvertible {
         case .defaultAction: return "default"
         case .protected(let addressClass): return "protected:\(addressClass)"
         case .socks4NeedsRule: return "socks4-needs-rule"
+        case .udpPortUndeclared: return "udp-port-undeclared"
         case .notIP: return "not-ip"
         case .undecided: return "undecided"
         }

@@ -7,8 +7,16 @@ import SOCKSCore
 /// reserved destinations; a loopback listener's clients are local, so it allows them. With rules, a session's policy
 /// asks the rules with the name the client gave and each address it resolved to.
 public struct DestinationPolicy: Sendable {
-    /// `nil` when the address (reached through `name`, if any) is permitted; otherwise what denied it.
-    public typealias Check = @Sendable (_ address: SocketAddress, _ name: String?) -> DenialReason?
+    /// What the policy says of one address.
+    public enum Decision: Sendable {
+        /// Permitted; by this rule when rules decided (`nil`: no rules, or their default action), so that
+        /// a session whose rule was undecided until now can apply its overrides and name it.
+        case permitted(by: AccessRule?)
+        case denied(DenialReason)
+    }
+
+    /// What the policy says of `address`, reached through `name` if any.
+    public typealias Check = @Sendable (_ address: SocketAddress, _ name: String?) -> Decision
 
     private let check: Check?
 
@@ -27,8 +35,8 @@ public struct DestinationPolicy: Sendable {
     public static func denying(_ classes: Set<AddressClass>) -> DestinationPolicy {
         guard !classes.isEmpty else { return .allowAll }
         return DestinationPolicy { address, _ in
-            guard let addressClasses = AddressClasses(address) else { return .notIP }
-            return addressClasses.strictest(in: classes).map(DenialReason.protected)
+            guard let addressClasses = AddressClasses(address) else { return .denied(.notIP) }
+            return addressClasses.strictest(in: classes).map { .denied(.protected($0)) } ?? .permitted(by: nil)
         }
     }
 
@@ -37,9 +45,14 @@ public struct DestinationPolicy: Sendable {
 
     public static let networkFacing = DestinationPolicy.denying(protectedClasses)
 
+    public func decision(of address: SocketAddress, name: String? = nil) -> Decision {
+        self.check?(address, name) ?? .permitted(by: nil)
+    }
+
     /// Why `address` is denied, or `nil` if it is permitted.
     public func denial(of address: SocketAddress, name: String? = nil) -> DenialReason? {
-        self.check?(address, name)
+        if case .denied(let reason) = self.decision(of: address, name: name) { return reason }
+        return nil
     }
 
     public func permits(_ address: SocketAddress, name: String? = nil) -> Bool {

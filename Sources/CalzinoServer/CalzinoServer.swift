@@ -137,6 +137,8 @@ public final class CalzinoServer: Service, Sendable {
         return SessionSettings(
             timeouts: configuration.timeouts,
             udpAdvertise: configuration.udpAdvertise,
+            udpClientPort: configuration.udpClientPort,
+            udpReplies: configuration.udpReplies,
             acceptedMethods: configuration.users == nil ? [.noAuthenticationRequired] : [.usernamePassword],
             dialer: configuration.dialer,
             users: configuration.users,

@@ -32,6 +32,12 @@ struct ServeFlags: ParsableArguments {
     @Option(help: ArgumentHelp("UDP ASSOCIATE: name this IP in replies instead of the address the client reached (for a server behind NAT) (file: udp-advertise).", valueName: "ip"))
     var udpAdvertise: String?
 
+    @Option(help: ArgumentHelp("UDP ASSOCIATE: 'declared' (default) serves only a client that names its UDP port in the request, so nobody can race it for the association; 'first' also serves port 0 and pins the first datagram's port, for clients behind a NAT (file: udp-client-port).", valueName: "mode"))
+    var udpClientPort: String?
+
+    @Option(help: ArgumentHelp("UDP ASSOCIATE: 'sent-to' (default) passes datagrams back only from addresses and ports the association sent to; 'any' from anyone (file: udp-replies).", valueName: "mode"))
+    var udpReplies: String?
+
     @Option(help: ArgumentHelp("UDP ASSOCIATE: end an association after this long without a datagram either way; 0 disables; default 2m (file: timeouts.udp-idle).", valueName: "duration"))
     var udpIdleTimeout: String?
 
@@ -83,6 +89,12 @@ struct ServeFlags: ParsableArguments {
         if let ident, IdentMode(rawValue: ident) == nil {
             throw ValidationError("--ident: '\(ident)' is not one of off, optional, required")
         }
+        if let mode = self.udpClientPort, UDPClientPort(rawValue: mode) == nil {
+            throw ValidationError("--udp-client-port: '\(mode)' is not one of declared, first")
+        }
+        if let mode = self.udpReplies, UDPReplies(rawValue: mode) == nil {
+            throw ValidationError("--udp-replies: '\(mode)' is not one of sent-to, any")
+        }
         // The rest (addresses, durations, files) is checked once, when the options are built.
     }
 
@@ -117,6 +129,8 @@ struct ServeFlags: ParsableArguments {
         options.limits.maxSessions = self.maxSessions
         options.limits.maxConnections = self.maxConnections
         options.ident = self.ident.flatMap(IdentMode.init(rawValue:))
+        options.udpClientPort = self.udpClientPort.flatMap(UDPClientPort.init(rawValue:))
+        options.udpReplies = self.udpReplies.flatMap(UDPReplies.init(rawValue:))
         // A flag can only turn these on; leaving it out keeps the file's value.
         options.allowOpenProxy = self.allowOpenProxy ? true : nil
         options.allowPrivateDestinations = self.allowPrivateDestinations ? true : nil

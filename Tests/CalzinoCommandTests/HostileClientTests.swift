@@ -224,8 +224,8 @@ struct HostileClientTests {
             #expect(try tunnel.receive(exactly: garbage.count + connect.count) == garbage + connect)
             tunnel.close()
             // A stranger floods the UDP association; the client's own datagrams still come back.
-            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port)
             let client = try UDPSocket(timeoutMilliseconds: 3000)
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port, declaredPort: client.port)
             try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
             #expect(client.receive()?.last == 1)
             let stranger = try UDPSocket(localHost: "127.0.0.2")

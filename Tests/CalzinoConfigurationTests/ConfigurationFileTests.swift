@@ -26,6 +26,8 @@ import Testing
         allow-private-destinations: true
         timeouts: {handshake: 5s, connect: 3s, bind: 30s, idle: 10m, udp-idle: 0, drain: 1m, ident: 2s}
         udp-advertise: 192.0.2.1
+        udp-client-port: first
+        udp-replies: any
         ident: optional
         ident-port: 1113
         limits:
@@ -70,6 +72,7 @@ import Testing
         #expect(configuration.timeouts.udpIdleLimit == nil, "0 disables the UDP idle timeout")
         #expect(configuration.ident == .optional && configuration.identPort == 1113)
         #expect(configuration.udpAdvertise?.ipAddress == "192.0.2.1")
+        #expect(configuration.udpClientPort == .first && configuration.udpReplies == .any)
         #expect(configuration.limits == Limits(
             maxSessions: 500, sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
             bandwidthPerSession: Bandwidth(up: 1 << 20, down: 10_000_000), bandwidthPerUser: Bandwidth(down: 512 << 10),
@@ -161,6 +164,8 @@ import Testing
         ("allow-open-proxy: yes please\n", 1, "is not true or false"),
         ("udp-advertise: somewhere\n", 1, "is not an IP address"),
         ("ident: sometimes\n", 1, "is not one of off, optional, required"),
+        ("udp-client-port: any\n", 1, "is not one of declared, first"),
+        ("udp-replies: some\n", 1, "is not one of sent-to, any"),
         ("limits:\n  bandwidth-per-session: {up: fast}\n", 2, "expected a rate"),
         ("limits:\n  bandwidth-per-session: {up: 10}\n", 2, "from 1KiB"),
         ("limits:\n  sessions-per-client: -1\n", 2, "is not a whole number"),

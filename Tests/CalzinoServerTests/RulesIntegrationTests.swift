@@ -125,9 +125,9 @@ struct RulesIntegrationTests {
         let proxy = try await TestServer.start { $0.rules = rules }
         let port = proxy.port, openPort = open.port, closedPort = closed.port
         let received = try await onThread { () -> [UInt8]? in
-            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port)
-            defer { control.close() }
             let socket = try UDPSocket(timeoutMilliseconds: 3000)
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port, declaredPort: socket.port)
+            defer { control.close() }
             try socket.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: closedPort) + [1], to: "127.0.0.1", port: relayPort)
             try socket.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: openPort) + [2], to: "127.0.0.1", port: relayPort)
             return socket.receive()

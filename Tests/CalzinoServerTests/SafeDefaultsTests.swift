@@ -63,9 +63,9 @@ struct SafeDefaultsTests {
             let third = try RawSocket(port: port)
             try third.send(Wire.socks4Connect(port: targetPort))
             let socks4 = try third.receive(exactly: 8)[1]
-            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port)
-            _ = control
             let udpSocket = try UDPSocket(timeoutMilliseconds: 400)
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: port, declaredPort: udpSocket.port)
+            _ = control
             try udpSocket.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
             return (byAddress, byName, socks4, udpSocket.receive())
         }

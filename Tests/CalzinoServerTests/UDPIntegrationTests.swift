@@ -15,9 +15,9 @@ struct UDPIntegrationTests {
         let proxy = try await TestServer.start()
         let proxyPort = proxy.port, echoPort = echo.port
         let reply = try await onThread { () -> ([UInt8], [UInt8]?) in
-            let (control, relayHost, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
-            _ = control
             let udp = try UDPSocket()
+            let (control, relayHost, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: udp.port)
+            _ = control
             let payload = TestPattern.bytes(from: size, count: size)
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + payload, to: "127.0.0.1", port: relayPort)
             return (relayHost, udp.receive())
@@ -35,9 +35,9 @@ struct UDPIntegrationTests {
         let proxy = try await TestServer.start { $0.listeners = [(try? SocketAddress(ipAddress: "::1", port: 0))].compactMap { $0 } }
         let proxyPort = proxy.port, echoPort = echo.port
         let (relayHost, datagram) = try await onThread { () -> ([UInt8], [UInt8]?) in
-            let (control, relayHost, relayPort) = try UDPWire.associate(proxyPort: proxyPort, ipv6: true)
-            _ = control
             let udp = try UDPSocket(ipv6: true)
+            let (control, relayHost, relayPort) = try UDPWire.associate(proxyPort: proxyPort, ipv6: true, declaredPort: udp.port)
+            _ = control
             try udp.send(UDPWire.header(ipv6Loopback: echoPort) + [9, 8, 7], to: "::1", port: relayPort)
             return (relayHost, udp.receive())
         }
@@ -53,9 +53,9 @@ struct UDPIntegrationTests {
         let proxy = try await TestServer.start()
         let proxyPort = proxy.port, echoPort = echo.port
         let datagram = try await onThread { () -> [UInt8]? in
-            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
-            _ = control
             let udp = try UDPSocket()
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: udp.port)
+            _ = control
             try udp.send(UDPWire.header(name: "localhost", port: echoPort) + Array("by name".utf8), to: "127.0.0.1", port: relayPort)
             return udp.receive(timeoutMilliseconds: 5000)
         }
@@ -69,9 +69,9 @@ struct UDPIntegrationTests {
         let proxy = try await TestServer.start()
         let proxyPort = proxy.port, echoPort = echo.port
         let (fragment, stranger, good) = try await onThread { () -> ([UInt8]?, [UInt8]?, [UInt8]?) in
-            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
-            _ = control
             let udp = try UDPSocket(timeoutMilliseconds: 400)
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: udp.port)
+            _ = control
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort, fragment: 1) + [1], to: "127.0.0.1", port: relayPort)
             let fragment = udp.receive()
             // The first whole datagram pins the client's port; another port is a stranger.
@@ -116,8 +116,8 @@ struct UDPIntegrationTests {
         let proxy = try await TestServer.start()
         let proxyPort = proxy.port, echoPort = echo.port
         let (before, udp, relayPort) = try await onThread { () -> ([UInt8]?, UDPSocket, Int) in
-            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
             let udp = try UDPSocket(timeoutMilliseconds: 400)
+            let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: udp.port)
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
             let before = udp.receive(timeoutMilliseconds: 5000)
             control.close()
@@ -139,7 +139,7 @@ struct UDPIntegrationTests {
         let proxy = try await TestServer.start { $0.timeouts.udpIdle = .milliseconds(300) }
         let proxyPort = proxy.port
         let closed = try await onThread {
-            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort)
+            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: 9)
             return control.waitForClose()
         }
         #expect(closed, "the server ends an idle association and its control connection")
@@ -157,7 +157,7 @@ struct UDPIntegrationTests {
         }
         // One association first, so that lazily created process-wide descriptors are already there.
         try await onThread {
-            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort)
+            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: 9)
             control.close()
         }
         try await Task.sleep(nanoseconds: 200_000_000)
@@ -165,7 +165,7 @@ struct UDPIntegrationTests {
         try await onThread {
             let udp = try UDPSocket(timeoutMilliseconds: 1000)
             for round in 0..<1000 {
-                let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort)
+                let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: udp.port)
                 if round % 100 == 0 {
                     // Some associations also open their destination socket.
                     try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)

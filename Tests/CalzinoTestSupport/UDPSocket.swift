@@ -72,6 +72,19 @@ package final class UDPSocket: @unchecked Sendable {
         let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
         return n >= 0 ? Array(buffer[0..<n]) : nil
     }
+
+    /// The next datagram on an IPv4 socket and the port it came from, or `nil` within the socket's timeout.
+    package func receiveWithSourcePort() -> (bytes: [UInt8], port: Int)? {
+        var buffer = [UInt8](repeating: 0, count: 70_000)
+        var source = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let n = buffer.withUnsafeMutableBytes { bytes in
+            withUnsafeMutablePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(self.fd, bytes.baseAddress, bytes.count, 0, $0, &length) }
+            }
+        }
+        return n >= 0 ? (Array(buffer[0..<n]), Int(UInt16(bigEndian: source.sin_port))) : nil
+    }
 }
 
 /// SOCKS5 UDP datagrams for tests.

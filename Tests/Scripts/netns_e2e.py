@@ -113,11 +113,13 @@ def lan_client(proxy_host, proxy_port, wan_host, proxy_lan, proxy_wan):
     assert recv_exact(b, 12) == b"through bind"
     print(f"ok BIND on {address}:{port}, peer {peer_address} connected back and echoed")
 
-    control = socks5(proxy, 3, "0.0.0.0", 0)
-    relay_address, relay_port = read_reply(control)
-    assert relay_address == proxy_lan, f"UDP relay advertised as {relay_address}, expected {proxy_lan}"
+    # The request names the port the datagrams will come from (the server's default, udp-client-port: declared).
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.settimeout(5)
+    udp.bind(("0.0.0.0", 0))
+    control = socks5(proxy, 3, "0.0.0.0", udp.getsockname()[1])
+    relay_address, relay_port = read_reply(control)
+    assert relay_address == proxy_lan, f"UDP relay advertised as {relay_address}, expected {proxy_lan}"
     datagram = b"\x00\x00\x00\x01" + socket.inet_aton(wan_host) + struct.pack("!H", 7001) + b"udp across"
     udp.sendto(datagram, (relay_address, relay_port))
     data, _ = udp.recvfrom(70000)

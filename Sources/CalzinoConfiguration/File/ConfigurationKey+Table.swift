@@ -63,11 +63,9 @@ extension ConfigurationKey {
             read: { node, file in file.options.udpAdvertise = try node.ipAddress() },
             print: { view in view.configuration.udpAdvertise.map { ["udp-advertise: \"\($0.ipAddress ?? "?")\""] } ?? [] }
         ),
-        ConfigurationKey(
-            name: "ident",
-            read: { node, file in file.options.ident = IdentMode(rawValue: try node.choice(IdentMode.allCases.map(\.rawValue))) },
-            print: { view in ["ident: \(view.configuration.ident.rawValue)"] }
-        ),
+        .mode("udp-client-port", into: \.udpClientPort, inForce: \.udpClientPort),
+        .mode("udp-replies", into: \.udpReplies, inForce: \.udpReplies),
+        .mode("ident", into: \.ident, inForce: \.ident),
         ConfigurationKey(
             name: "ident-port",
             read: { node, file in file.options.identPort = try node.int(in: 1...65535) },

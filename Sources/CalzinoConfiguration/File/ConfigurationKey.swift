@@ -15,6 +15,21 @@ struct ConfigurationKey: Sendable {
     let print: @Sendable (EffectiveView) -> [String]
 }
 
+extension ConfigurationKey {
+    /// A key whose value is one of a mode's names (`ident`, `udp-client-port`, `udp-replies`).
+    static func mode<Mode: RawRepresentable & CaseIterable & Sendable>(
+        _ name: String,
+        into option: WritableKeyPath<ServeOptions, Mode?> & Sendable,
+        inForce: KeyPath<CalzinoServerConfiguration, Mode> & Sendable
+    ) -> ConfigurationKey where Mode.RawValue == String {
+        ConfigurationKey(
+            name: name,
+            read: { node, file in file.options[keyPath: option] = Mode(rawValue: try node.choice(Mode.allCases.map(\.rawValue))) },
+            print: { view in ["\(name): \(view.configuration[keyPath: inForce].rawValue)"] }
+        )
+    }
+}
+
 /// What `check-config` prints from: the options as merged, and the configuration they made.
 struct EffectiveView {
     let options: ServeOptions

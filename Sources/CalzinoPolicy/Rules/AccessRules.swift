@@ -60,9 +60,9 @@ public struct AccessRules: Sendable {
             resolved.destinationAddress = SOCKSEndpoint(address).host
             resolved.destinationPort = address.port.map { UInt16(clamping: $0) }
             switch self.evaluate(resolved, protected: protected) {
-            case .allowed: return nil
-            case .denied(let reason): return reason
-            case .undecided: return .undecided  // cannot happen with every destination field set
+            case .allowed(let rule): return .permitted(by: rule)
+            case .denied(let reason): return .denied(reason)
+            case .undecided: return .denied(.undecided)  // cannot happen with every destination field set
             }
         }
     }

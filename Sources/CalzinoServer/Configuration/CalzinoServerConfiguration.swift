@@ -15,6 +15,10 @@ public struct CalzinoServerConfiguration: Sendable {
     /// UDP ASSOCIATE: the address to name in replies instead of the control connection's local address, for
     /// a server behind NAT. Only its IP counts; the port is the association's.
     public var udpAdvertise: SocketAddress?
+    /// UDP ASSOCIATE: which source port the client's datagrams must come from.
+    public var udpClientPort: UDPClientPort = .declared
+    /// UDP ASSOCIATE: which datagrams from destinations go back to the client.
+    public var udpReplies: UDPReplies = .sentTo
     /// How CONNECT reaches its destination.
     public var dialer: any SOCKSDialer
     /// RFC 1929 users. When set, every listener requires SOCKS5 username/password and refuses SOCKS4.

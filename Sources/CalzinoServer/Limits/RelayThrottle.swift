@@ -19,6 +19,17 @@ struct RelayThrottle {
         return self.buckets.compactMap { $0.reserve(bytes, now: now) }.max()
     }
 
+    /// Whether a datagram of `bytes` may pass now; if so it is taken from every bucket. A datagram cannot
+    /// wait for its turn as a stream's read does: beyond the rate it is dropped.
+    func admitDatagram(_ bytes: Int) -> Bool {
+        let now = NIODeadline.now()
+        guard self.buckets.allSatisfy({ $0.hasTokens(now: now) }) else { return false }
+        for bucket in self.buckets {
+            bucket.charge(bytes, now: now)
+        }
+        return true
+    }
+
     /// After a read burst: returns the reserved bytes it did not use (negative: takes what it read beyond).
     func settle(_ unused: Int) {
         guard unused != 0 else { return }

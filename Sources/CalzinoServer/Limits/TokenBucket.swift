@@ -39,6 +39,23 @@ final class TokenBucket: Sendable {
         }
     }
 
+    /// Whether the bucket holds anything: a datagram passes then, taken whole by `charge` (which may put
+    /// the bucket in debt and so keeps the average at the rate), and is refused while it is in debt.
+    func hasTokens(now: NIODeadline = .now()) -> Bool {
+        self.state.withLockedValue { state in
+            self.refill(&state, now: now)
+            return state.tokens > 0
+        }
+    }
+
+    /// Takes `bytes` tokens, into debt if need be.
+    func charge(_ bytes: Int, now: NIODeadline = .now()) {
+        self.state.withLockedValue { state in
+            self.refill(&state, now: now)
+            state.tokens -= Double(bytes)
+        }
+    }
+
     /// Whether readers have taken more than the bucket held (a reservation not yet covered).
     var owes: Bool {
         self.state.withLockedValue { state in

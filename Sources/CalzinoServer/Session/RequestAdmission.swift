@@ -26,6 +26,11 @@ enum RequestAdmission {
         guard let access = self.accessRequest(for: request, client: client, user: user, listener: settings.listenerName) else {
             return .denied(.undecided)  // unknown commands are refused before admission
         }
+        // An association whose client port is not named could be captured by whoever sends first from the
+        // client's IP (issue 12, defect 3), unless the operator chose that for clients behind a NAT.
+        if access.command == .udp, settings.udpClientPort == .declared, request.destination.port == 0 {
+            return .denied(.udpPortUndeclared)
+        }
         var decidingRule: AccessRule?
         var mention: DecidingRule?
         switch settings.rules.evaluate(access, protected: settings.protectedClasses) {

@@ -13,10 +13,20 @@ extension SessionHandler: SessionStepReceiver {
         let action = self.machine.completed(result.completion)
         let counts = action != .none && action != .discardLateResult
         switch result.completion {
-        case .bindPeerArrived, .bindPeerRefused:
+        case .bindPeerArrived(let peer):
             self.bindListener = nil  // a peer came: the listener closed itself on its one connection
+            if counts {
+                self.ruleDecided(reaching: peer.socketAddress, name: nil)
+            }
+        case .bindPeerRefused:
+            self.bindListener = nil
             if counts, let peer = result.peer {
                 self.record.connectedAddress = peer
+            }
+        case .dialSucceeded where counts:
+            if case .channel(let target) = result.resource {
+                let name: String? = if case .name(let name) = self.record.request?.destination.host { name } else { nil }
+                self.ruleDecided(reaching: target.remoteAddress, name: name)
             }
         case .identFinished(.accepted(let user?)) where counts:
             self.record.user = user  // a confirmed USERID is the session's user for rules and limits
@@ -74,6 +84,25 @@ extension SessionHandler: SessionStepReceiver {
         }
     }
 
+    /// Issue 12, defect 6: when the rules could not decide before the destination was known (a name before
+    /// it resolved, a BIND to any peer, a datagram's destination), the rule that permits the address the
+    /// session actually reaches decides now: its deadlines and rates apply to what follows, and the access
+    /// line names it. A connect already under way keeps the deadline it started with.
+    func ruleDecided(reaching address: SocketAddress?, name: String?) {
+        guard self.record.rule == nil, !self.settings.rules.isEmpty, let address,
+            case .permitted(let rule) = self.policy.decision(of: address, name: name)
+        else { return }
+        self.ruleDecided(rule)
+    }
+
+    func ruleDecided(_ rule: AccessRule?) {
+        guard self.record.rule == nil, !self.settings.rules.isEmpty else { return }
+        if let rule {
+            self.settings.apply(rule)
+        }
+        self.record.rule = .allowed(by: rule?.name)
+    }
+
     func connect(to destination: SOCKSEndpoint) {
         guard let eventLoop = self.context?.eventLoop else { return }
         DialStep.run(destination, dialer: self.settings.dialer, timeout: self.settings.timeouts.connect, policy: self.policy, on: eventLoop, reportingTo: self)
@@ -89,7 +118,8 @@ extension SessionHandler: SessionStepReceiver {
             self.stepFinished(.setupFailed(.refused(.generalFailure)))
             return
         }
-        AssociationStep.run(declared: declared, client: client, local: local, settings: self.settings, policy: self.policy, on: context.eventLoop, reportingTo: self)
+        let terms = UDPAssociation.Terms(policy: self.policy, replies: self.settings.udpReplies, settings: self.settings, user: self.record.user)
+        AssociationStep.run(declared: declared, client: client, local: local, terms: terms, on: context.eventLoop, reportingTo: self)
     }
 
     func startRelay(to target: any Channel, reply: SOCKSServerMessage, handover: SessionStateMachine.Handover) {
@@ -125,6 +155,13 @@ extension SessionHandler: SessionStepReceiver {
         self.cancelDeadline()
         association.watchIdle(timeout: self.settings.timeouts.udpIdleLimit) {
             self.perform(self.machine.associationIdle())
+        }
+        // The rules may decide only with the first datagram's destination (issue 12, defect 6): that rule's
+        // idle timeout applies from then on, and the access line names it.
+        association.ruleDecided = { [unowned association] rule in
+            guard self.record.rule == nil, !self.settings.rules.isEmpty else { return }
+            self.ruleDecided(rule)
+            association.changeIdleTimeout(self.settings.timeouts.udpIdleLimit)
         }
         self.send(reply)
         if resumeRead {

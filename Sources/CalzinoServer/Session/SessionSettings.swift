@@ -10,6 +10,8 @@ struct SessionSettings: Sendable {
     /// UDP ASSOCIATE: the address named in the reply instead of the control connection's local address
     /// (for a server behind NAT); `nil` uses the local address.
     var udpAdvertise: SocketAddress?
+    var udpClientPort: UDPClientPort = .declared
+    var udpReplies: UDPReplies = .sentTo
     /// How long a failed handshake waits for the client to close after the failure reply (see
     /// `SessionHandler.failAndLinger`).
     var lingerTimeout: TimeAmount = .seconds(2)

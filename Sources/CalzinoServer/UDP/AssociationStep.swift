@@ -10,13 +10,12 @@ enum AssociationStep {
         declared: SOCKSEndpoint,
         client: SocketAddress,
         local: SocketAddress,
-        settings: SessionSettings,
-        policy: DestinationPolicy,
+        terms: UDPAssociation.Terms,
         on eventLoop: any EventLoop,
         reportingTo receiver: any SessionStepReceiver
     ) {
-        let advertised = settings.udpAdvertise ?? local
-        UDPAssociation.open(on: eventLoop, client: client, declared: declared, localAddress: local, policy: policy)
+        let advertised = terms.settings.udpAdvertise ?? local
+        UDPAssociation.open(on: eventLoop, client: client, declared: declared, localAddress: local, terms: terms)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

@@ -8,27 +8,58 @@ import SOCKSCore
 /// rules of RFC 1928 section 7.
 ///
 /// Which datagrams are the client's is `UDPClientGate`'s decision: only from the client's IP address, and
-/// only from the port it declared when it declared one (otherwise the first datagram's port is pinned);
-/// FRAG != 0 is dropped. Names are resolved off
-/// the event loop and cached briefly. Everything runs on the control connection's event loop; the
-/// association ends with the control connection, or when no datagram moves for the idle timeout.
+/// only from the port it declared (with `udp-client-port: first` and port 0, the first datagram's port is
+/// pinned); FRAG != 0 is dropped. Each datagram's destination is asked of the policy; the rule that permits
+/// it paces it (`UDPThrottle`: beyond the rate a datagram is dropped) and the first such rule is the
+/// association's (`ruleDecided`). Replies come back only from destinations sent to, unless `udp-replies:
+/// any`. Names are resolved off the event loop, a bounded number at a time, and cached briefly in a
+/// bounded cache. Everything runs on the control connection's event loop; the association ends with the
+/// control connection, or when no datagram moves for the idle timeout.
 final class UDPAssociation {
     /// Large enough for the largest UDP payload (65,507 bytes) plus the biggest header.
     static let maximumDatagram = 65_536 + 512
-    static let nameCacheLifetime = TimeAmount.seconds(30)
     /// Datagrams held per name while it resolves; more are dropped.
     static let pendingPerName = 16
+    /// Names resolving at once for one association.
+    static let lookupsInFlight = 4
+    /// Payload bytes held, in all, while names resolve.
+    static let pendingBytesLimit = 256 * 1024
+
+    /// What the association works under, from the session.
+    struct Terms {
+        var policy: DestinationPolicy
+        var replies: UDPReplies
+        /// The session's settings (with the admission's rule in place, if it decided): each rule's
+        /// throttle starts from them.
+        var settings: SessionSettings
+        var user: String?
+    }
+
+    /// One rule's buckets for datagrams.
+    struct UDPThrottle {
+        var up: RelayThrottle?
+        var down: RelayThrottle?
+    }
 
     private let eventLoop: any EventLoop
-    private let policy: DestinationPolicy
+    private let terms: Terms
     private var gate: UDPClientGate
     /// Where replies go: the client's address as its latest datagram came from.
     private var clientAddress: SocketAddress?
     private var clientSocket: (any Channel)?
     private var v4Socket: (any Channel)?
     private var v6Socket: (any Channel)?
-    private var nameCache: [String: (addresses: [SocketAddress], expires: NIODeadline)] = [:]
+    private var nameCache = UDPNameCache()
     private var pending: [String: [(port: Int, data: ByteBuffer)]] = [:]
+    private var pendingBytes = 0
+    private var peers = UDPPeers()
+    /// Each permitting rule's throttle, by rule name ("" for no rule): as many as there are rules.
+    private var throttles: [String: UDPThrottle] = [:]
+    /// The rule of the first permitted datagram, whose throttle paces replies from strangers under
+    /// `udp-replies: any`; `nil` until then.
+    private var firstRule: String?
+    /// Told once, with the first datagram a rule permits, which rule that is.
+    var ruleDecided: ((AccessRule?) -> Void)?
     private var closed = false
     private var idleWatch: NIOScheduledCallback?
     private var idleSampler: IdleSampler?
@@ -37,9 +68,9 @@ final class UDPAssociation {
     private var onIdle: (() -> Void)?
     private(set) var counters = UDPAssociationCounters()
 
-    private init(eventLoop: any EventLoop, policy: DestinationPolicy, gate: UDPClientGate) {
+    private init(eventLoop: any EventLoop, terms: Terms, gate: UDPClientGate) {
         self.eventLoop = eventLoop
-        self.policy = policy
+        self.terms = terms
         self.gate = gate
     }
 
@@ -50,11 +81,11 @@ final class UDPAssociation {
         client: SocketAddress,
         declared: SOCKSEndpoint,
         localAddress: SocketAddress,
-        policy: DestinationPolicy
+        terms: Terms
     ) -> EventLoopFuture<UDPAssociation> {
         let association = UDPAssociation(
             eventLoop: eventLoop,
-            policy: policy,
+            terms: terms,
             gate: UDPClientGate(client: client, declared: declared)
         )
         guard let bindAddress = try? SocketAddress(ipAddress: localAddress.ipAddress ?? "", port: 0) else {
@@ -71,10 +102,19 @@ final class UDPAssociation {
 
     /// Starts the idle watch: with no datagram either way for `timeout`, `onIdle` runs (once).
     func watchIdle(timeout: TimeAmount?, onIdle: @escaping () -> Void) {
-        guard let timeout else { return }
         self.onIdle = onIdle
-        self.idleSampler = IdleSampler(timeout: timeout)
-        self.scheduleIdleCheck()
+        self.changeIdleTimeout(timeout)
+    }
+
+    /// A rule decided late may set another idle timeout (or none).
+    func changeIdleTimeout(_ timeout: TimeAmount?) {
+        self.idleSampler = timeout.map(IdleSampler.init(timeout:))
+        if self.idleSampler == nil {
+            self.idleWatch?.cancel()
+            self.idleWatch = nil
+        } else if self.idleWatch == nil {
+            self.scheduleIdleCheck()
+        }
     }
 
     func close() {
@@ -90,6 +130,8 @@ final class UDPAssociation {
         self.v4Socket = nil
         self.v6Socket = nil
         self.pending = [:]
+        self.pendingBytes = 0
+        self.ruleDecided = nil
     }
 
     // MARK: Datagrams
@@ -98,7 +140,7 @@ final class UDPAssociation {
         guard !self.closed else { return }
         let verdict = self.gate.admit(envelope.data, from: envelope.remoteAddress)
         if case .foreign = verdict {
-            self.counters.droppedForeign += 1
+            self.counters.drop(.foreign)
             return
         }
         // The client's own datagram, good or not: replies go where it last came from.
@@ -107,9 +149,9 @@ final class UDPAssociation {
         case .foreign:
             break
         case .malformed:
-            self.counters.droppedMalformed += 1
+            self.counters.drop(.malformed)
         case .fragment:
-            self.counters.droppedFragment += 1
+            self.counters.drop(.fragment)
         case .forward(let destination, let payload):
             self.activity &+= 1
             if let address = destination.socketAddress {
@@ -122,13 +164,27 @@ final class UDPAssociation {
 
     func fromTarget(_ envelope: AddressedEnvelope<ByteBuffer>) {
         guard !self.closed, let client = self.clientAddress, let socket = self.clientSocket else {
-            self.counters.droppedEarly += 1
+            self.counters.drop(.early)
+            return
+        }
+        let source = SOCKSEndpoint(envelope.remoteAddress)
+        let rule: String
+        if let sentTo = self.peers[source] {
+            rule = sentTo
+        } else if self.terms.replies == .any, let first = self.firstRule {
+            rule = first
+        } else {
+            self.counters.drop(.unsolicited)
+            return
+        }
+        var payload = envelope.data
+        guard self.throttles[rule]?.down?.admitDatagram(payload.readableBytes) ?? true else {
+            self.counters.drop(.bandwidth)
             return
         }
         self.activity &+= 1
-        var datagram = socket.allocator.buffer(capacity: envelope.data.readableBytes + 22)
-        datagram.writeSOCKSUDPHeader(SOCKSUDPHeader(endpoint: SOCKSEndpoint(envelope.remoteAddress)))
-        var payload = envelope.data
+        var datagram = socket.allocator.buffer(capacity: payload.readableBytes + 22)
+        datagram.writeSOCKSUDPHeader(SOCKSUDPHeader(endpoint: source))
         self.counters.datagramsDown += 1
         self.counters.bytesDown += payload.readableBytes
         datagram.writeBuffer(&payload)
@@ -137,10 +193,20 @@ final class UDPAssociation {
 
     /// Sends to `address`, which the datagram named as `name` when it named one (rules match both).
     private func send(_ data: ByteBuffer, to address: SocketAddress, name: String? = nil) {
-        guard self.policy.permits(address, name: name) else {
-            self.counters.droppedDenied += 1
+        guard case .permitted(let permitting) = self.terms.policy.decision(of: address, name: name) else {
+            self.counters.drop(.denied)
             return
         }
+        let rule = self.throttle(for: permitting)
+        guard self.throttles[rule]?.up?.admitDatagram(data.readableBytes) ?? true else {
+            self.counters.drop(.bandwidth)
+            return
+        }
+        self.transmit(data, to: address, rule: rule)
+    }
+
+    /// Writes a permitted datagram on its family's socket, opening the socket first if need be.
+    private func transmit(_ data: ByteBuffer, to address: SocketAddress, rule: String) {
         let socket: (any Channel)?
         switch address {
         case .v4: socket = self.v4Socket
@@ -148,6 +214,7 @@ final class UDPAssociation {
         case .unixDomainSocket: socket = nil
         }
         if let socket {
+            self.peers.sent(to: SOCKSEndpoint(address), rule: rule)
             self.counters.datagramsUp += 1
             self.counters.bytesUp += data.readableBytes
             socket.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: data), promise: nil)
@@ -156,13 +223,13 @@ final class UDPAssociation {
         // First datagram of this family: open its socket, then send.
         let wildcard = (try? SocketAddress(ipAddress: address.protocol == .inet6 ? "::" : "0.0.0.0", port: 0))
         guard let wildcard else {
-            self.counters.droppedUnroutable += 1
+            self.counters.drop(.unroutable)
             return
         }
         self.makeSocket(bindTo: wildcard, side: .target).assumeIsolated().whenComplete { result in
             guard case .success(let channel) = result, !self.closed else {
                 if case .success(let channel) = result { channel.close(promise: nil) }
-                self.counters.droppedUnroutable += 1
+                self.counters.drop(.unroutable)
                 return
             }
             // Two first datagrams may race to open the family's socket: the first one opened stays.
@@ -171,38 +238,77 @@ final class UDPAssociation {
             } else {
                 if self.v4Socket == nil { self.v4Socket = channel } else { channel.close(promise: nil) }
             }
-            self.send(data, to: address, name: name)
+            self.transmit(data, to: address, rule: rule)
         }
     }
 
+    /// The key of `rule`'s throttle, made on its first datagram; the first rule to permit one is the
+    /// association's, and the session hears of it.
+    private func throttle(for rule: AccessRule?) -> String {
+        let key = rule?.name ?? ""
+        if self.throttles[key] == nil {
+            var settings = self.terms.settings
+            if let rule {
+                settings.apply(rule)
+            }
+            self.throttles[key] = UDPThrottle(
+                up: RelayWiring.throttle(.up, settings: settings, user: self.terms.user),
+                down: RelayWiring.throttle(.down, settings: settings, user: self.terms.user)
+            )
+        }
+        if self.firstRule == nil {
+            self.firstRule = key
+            self.ruleDecided?(rule)
+        }
+        return key
+    }
+
     private func send(_ data: ByteBuffer, toName name: String, port: Int) {
-        if let cached = self.nameCache[name], cached.expires > .now() {
-            guard let first = cached.addresses.first, let address = try? SocketAddress(ipAddress: first.ipAddress ?? "", port: port) else {
-                self.counters.droppedUnroutable += 1
+        if let addresses = self.nameCache.addresses(of: name) {
+            guard let first = addresses.first, let address = try? SocketAddress(ipAddress: first.ipAddress ?? "", port: port) else {
+                self.counters.drop(.unroutable)
                 return
             }
             self.send(data, to: address, name: name)
             return
         }
-        if self.pending[name] != nil {
-            if (self.pending[name]?.count ?? 0) < Self.pendingPerName {
-                self.pending[name]?.append((port, data))
-            } else {
-                self.counters.droppedUnroutable += 1
+        // While the name resolves its datagrams wait, copied out of their 64 KiB receive buffers, within
+        // bounds per name and per association.
+        let fits = self.pendingBytes + data.readableBytes <= Self.pendingBytesLimit
+        if let waiting = self.pending[name] {
+            guard waiting.count < Self.pendingPerName, fits else {
+                self.counters.drop(.busy)
+                return
             }
+            self.pending[name]?.append((port, Self.compacted(data)))
+            self.pendingBytes += data.readableBytes
             return
         }
-        self.pending[name] = [(port, data)]
+        guard fits, self.pending.count < Self.lookupsInFlight, self.terms.settings.shared.udpLookups.acquire() else {
+            self.counters.drop(.busy)
+            return
+        }
+        self.pending[name] = [(port, Self.compacted(data))]
+        self.pendingBytes += data.readableBytes
+        let budget = self.terms.settings.shared.udpLookups
         ConcurrentResolver.resolve(host: name, port: port, on: self.eventLoop).assumeIsolated().whenComplete { result in
-            let waiting = self.pending.removeValue(forKey: name) ?? []
+            budget.release()
             guard !self.closed else { return }
+            let waiting = self.pending.removeValue(forKey: name) ?? []
+            self.pendingBytes -= waiting.reduce(0) { $0 + $1.data.readableBytes }
             // IPv4 first: a destination that has both is more often reachable over it from a relay.
             let addresses = ((try? result.get()) ?? []).sorted { $0.protocol == .inet && $1.protocol != .inet }
-            self.nameCache[name] = (addresses, .now() + Self.nameCacheLifetime)
+            self.nameCache.store(addresses, for: name)
             for (port, data) in waiting {
                 self.send(data, toName: name, port: port)
             }
         }
+    }
+
+    private static func compacted(_ data: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: data.readableBytes)
+        copy.writeImmutableBuffer(data)
+        return copy
     }
 
     // MARK: Sockets and idleness

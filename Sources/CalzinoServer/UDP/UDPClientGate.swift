@@ -1,11 +1,13 @@
+import CalzinoPolicy
 import NIOCore
 import SOCKSCore
 
 /// Which datagrams arriving at an association's client socket are the client's, and what they ask for
 /// (RFC 1928 section 7). Pure: the association owns the sockets and the counters.
 ///
-/// A datagram counts only from the client's IP address and, when the client declared a port in its
-/// request, from that port; with port 0 declared, the first datagram's port is pinned. The header must
+/// A datagram counts only from the client's IP address (an IPv4-mapped form is the IPv4 address) and, when
+/// the client declared a port in its request, from that port; with port 0 declared (allowed only under
+/// `udp-client-port: first`), the first datagram's port is pinned. The header must
 /// parse, and FRAG must be 0 (this server does not reassemble).
 struct UDPClientGate: Hashable, Sendable {
     enum Verdict: Hashable, Sendable {
@@ -22,12 +24,12 @@ struct UDPClientGate: Hashable, Sendable {
     private(set) var clientPort: Int?
 
     init(client: SocketAddress, declared: SOCKSEndpoint) {
-        self.clientHost = SOCKSEndpoint(client).host
+        self.clientHost = SOCKSEndpoint(client).host.unmapped
         self.clientPort = declared.port == 0 ? nil : Int(declared.port)
     }
 
     mutating func admit(_ datagram: ByteBuffer, from source: SocketAddress) -> Verdict {
-        guard SOCKSEndpoint(source).host == self.clientHost else {
+        guard SOCKSEndpoint(source).host.unmapped == self.clientHost else {
             return .foreign
         }
         if let port = self.clientPort {
