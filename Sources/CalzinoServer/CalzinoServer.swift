@@ -46,6 +46,9 @@ public final class CalzinoServer: Service, Sendable {
         self.accessLogger = accessLogger
     }
 
+    /// The shared limit state, for tests.
+    var limitersForTests: SharedLimiters { self.limiters }
+
     /// The number of client connections open now.
     public var openSessions: Int { self.registry.count }
 
@@ -70,7 +73,7 @@ public final class CalzinoServer: Service, Sendable {
     public func start() async throws -> [SocketAddress] {
         let configuration = self.configuration
         try configuration.validate()
-        let descriptors = FileDescriptorLimit.raiseSoftToHard()
+        let descriptors = configuration.descriptorLimit ?? FileDescriptorLimit.raiseSoftToHard()
         let capacity = self.applyCapacity(configuration, descriptors: descriptors)
         self.logger.info(
             "connection capacity",
@@ -120,14 +123,18 @@ public final class CalzinoServer: Service, Sendable {
         let addresses = self.listenerAddresses.withLockedValue { $0 }
         let settings = addresses.mapValues { self.settings(forListener: $0, kept) }
         self.listenerSettings.withLockedValue { $0 = settings }
-        _ = self.applyCapacity(kept, descriptors: FileDescriptorLimit.current())
+        _ = self.applyCapacity(kept, descriptors: kept.descriptorLimit ?? FileDescriptorLimit.current())
     }
 
-    /// Sets the connection capacity from the descriptor limit and `maxConnections`; returns it.
+    /// Sets the connection capacity from the descriptor limit and `maxConnections`, and the descriptors
+    /// sessions may hold (`DescriptorLedger`: what each really holds, so that UDP associations and BIND
+    /// listeners count); returns the connection capacity.
     private func applyCapacity(_ configuration: CalzinoServerConfiguration, descriptors: Int) -> Int {
-        let fromDescriptors = max(1, (descriptors - Self.reservedDescriptors) / 2)
+        let forSessions = max(descriptors - Self.reservedDescriptors, DescriptorLedger.perConnection)
+        let fromDescriptors = max(1, forSessions / DescriptorLedger.perConnection)
         let capacity = min(configuration.limits.maxConnections ?? fromDescriptors, fromDescriptors)
         self.admission.setCapacity(capacity)
+        self.limiters.descriptors.setCapacity(forSessions)
         return capacity
     }
 
@@ -183,17 +190,19 @@ public final class CalzinoServer: Service, Sendable {
         let registry = self.registry
         let listenerSettings = self.listenerSettings
         let admission = self.admission
+        let descriptors = self.limiters.descriptors
         let logger = self.logger
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard admission.admit(open: registry.count, logger: logger) else {
+                    guard admission.admit(open: registry.count, logger: logger), descriptors.admitConnection(logger: logger) else {
                         // Over capacity: close at once rather than let the connection wait in silence.
                         channel.close(promise: nil)
                         return
                     }
+                    channel.closeFuture.whenComplete { _ in descriptors.release(DescriptorLedger.perConnection) }
                     guard let settings = listenerSettings.withLockedValue({ $0[listener] }) else {
                         channel.close(promise: nil)
                         return

@@ -85,6 +85,9 @@ final class BindListener {
 
     var localAddress: SocketAddress? { self.channel?.localAddress }
 
+    /// Completes when the listening socket has closed; `nil` once it is closing.
+    var closeFuture: EventLoopFuture<Void>? { self.channel?.closeFuture }
+
     /// Closes the listener; a peer that has not arrived will not be handed on.
     func close() {
         self.onPeer = nil

@@ -9,9 +9,15 @@ enum BindStep {
         expecting destination: SOCKSEndpoint,
         clientReached local: SocketAddress?,
         policy: DestinationPolicy,
+        descriptors: DescriptorLedger,
         on eventLoop: any EventLoop,
         reportingTo receiver: any SessionStepReceiver
     ) {
+        // The listener is a descriptor beyond the two the connection holds (issue 12, defect 9).
+        guard descriptors.reserve(1) else {
+            receiver.stepFinished(.setupFailed(.setupFailed(detail: "descriptor capacity reached")))
+            return
+        }
         let onPeer: BindListener.PeerHandler = { result in
             switch result {
             case .success(let peer):
@@ -31,12 +37,18 @@ enum BindStep {
             .whenComplete { result in
                 switch result {
                 case .success(let listener):
+                    if let closed = listener.closeFuture {
+                        closed.whenComplete { _ in descriptors.release(1) }
+                    } else {
+                        descriptors.release(1)
+                    }
                     guard let bound = listener.localAddress else {
                         receiver.stepFinished(.setupFailed(.setupFailed(detail: "BIND listener has no address"), discarding: .listener(listener)))
                         return
                     }
                     receiver.stepFinished(SessionStepResult(.bindListening(bound: SOCKSEndpoint(bound)), .listener(listener)))
                 case .failure(let error):
+                    descriptors.release(1)
                     let failure = error as? BindListener.BindFailure ?? BindListener.BindFailure(cause: .generalFailure, failure: .setupFailed(detail: "\(error)"))
                     receiver.stepFinished(SessionStepResult(.setupFailed(failure.cause, failure.failure)))
                 }

@@ -40,6 +40,9 @@ public struct CalzinoServerConfiguration: Sendable {
     public var ident: IdentMode
     /// The port identd listens on: 113, except in tests.
     public var identPort: Int
+    /// The descriptor limit to plan with instead of the process's (tests: a small capacity without
+    /// lowering the test process's own limit).
+    var descriptorLimit: Int?
     /// Names for listeners, which rules match; a listener without one is named by its address (`HOST:PORT`).
     public var listenerNames: [SocketAddress: String]
 

@@ -110,7 +110,14 @@ extension SessionHandler: SessionStepReceiver {
 
     func openBindListener(expecting destination: SOCKSEndpoint) {
         guard let context = self.context else { return }
-        BindStep.run(expecting: destination, clientReached: context.channel.localAddress, policy: self.policy, on: context.eventLoop, reportingTo: self)
+        BindStep.run(
+            expecting: destination,
+            clientReached: context.channel.localAddress,
+            policy: self.policy,
+            descriptors: self.settings.shared.descriptors,
+            on: context.eventLoop,
+            reportingTo: self
+        )
     }
 
     func openAssociation(declared: SOCKSEndpoint) {

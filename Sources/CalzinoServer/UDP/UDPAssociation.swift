@@ -220,15 +220,27 @@ final class UDPAssociation {
             socket.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: data), promise: nil)
             return
         }
-        // First datagram of this family: open its socket, then send.
+        // First datagram of this family: open its socket, then send. The socket is a descriptor beyond the
+        // two the control connection holds (issue 12, defect 9).
         let wildcard = (try? SocketAddress(ipAddress: address.protocol == .inet6 ? "::" : "0.0.0.0", port: 0))
         guard let wildcard else {
             self.counters.drop(.unroutable)
             return
         }
+        let descriptors = self.terms.settings.shared.descriptors
+        guard descriptors.reserve(1) else {
+            self.counters.drop(.busy)
+            return
+        }
         self.makeSocket(bindTo: wildcard, side: .target).assumeIsolated().whenComplete { result in
-            guard case .success(let channel) = result, !self.closed else {
-                if case .success(let channel) = result { channel.close(promise: nil) }
+            guard case .success(let channel) = result else {
+                descriptors.release(1)
+                self.counters.drop(.unroutable)
+                return
+            }
+            channel.closeFuture.whenComplete { _ in descriptors.release(1) }
+            guard !self.closed else {
+                channel.close(promise: nil)
                 self.counters.drop(.unroutable)
                 return
             }

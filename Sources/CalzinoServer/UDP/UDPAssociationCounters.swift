@@ -16,7 +16,7 @@ enum UDPDropReason: String, CaseIterable, Sendable {
     case unsolicited
     /// Beyond the session's or the user's bandwidth.
     case bandwidth
-    /// Beyond the bounds on name lookups in flight and on datagrams waiting for them.
+    /// Beyond the bounds on name lookups in flight, on datagrams waiting for them, or on descriptors.
     case busy
 }
 
