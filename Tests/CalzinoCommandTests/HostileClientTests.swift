@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import CalzinoTestSupport
@@ -196,6 +197,58 @@ struct HostileClientTests {
 
     /// Every field at its limits, every truncation, garbage after the handshake, a second request inside a
     /// tunnel, and a stranger flooding a UDP association: answered by the protocol, never a crash.
+    /// Issue 12, defect 2: a client that sends its greeting and a wrong password, then pushes up to 300 MiB
+    /// while the password is checked, finds its reads held: the server's memory stays flat (it grew by 347
+    /// MiB before the fix). A hash with p=16 keeps the check running for most of a second, with scrypt's own
+    /// 16 MiB.
+    @Test func heldReadsKeepMemoryFlatWhileAPasswordIsChecked() async throws {
+        let users = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-users-\(UInt32.random(in: 0...UInt32.max))")
+        try "alice:scrypt$16384$8$16$00$\(String(repeating: "0", count: 64))\n".write(to: users, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: users) }
+        let (server, log, port) = try await ServeProcess.start(["--users", users.path])
+        let probe = ProcessProbe(pid: server.processIdentifier)
+        let credentials: [UInt8] = [1, 5] + Array("alice".utf8) + [5] + Array("wrong".utf8)
+        // Warm up: one check, so that scrypt's memory and the verification threads are in the baseline.
+        let warm = try await onThread { () -> [UInt8] in
+            let socket = try RawSocket(port: port)
+            defer { socket.close() }
+            try socket.send([5, 1, 2])
+            _ = try socket.receive(exactly: 2)
+            try socket.send(credentials)
+            return try socket.receive(exactly: 2)
+        }
+        #expect(warm == [1, 1])
+        let before = probe.residentKiB
+        let peak = NIOLockedValueBox(before)
+        let sampling = Task {
+            while !Task.isCancelled {
+                let now = probe.residentKiB
+                peak.withLockedValue { $0 = max($0, now) }
+                try? await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
+        let (pushed, status) = try await onThread { () -> (Int, [UInt8]) in
+            let socket = try RawSocket(port: port, timeoutSeconds: 1)
+            defer { socket.close() }
+            try socket.send([5, 1, 2])
+            _ = try socket.receive(exactly: 2)
+            try socket.send(credentials)
+            let junk = [UInt8](repeating: 0x5A, count: 1 << 20)
+            var pushed = 0
+            while pushed < 300 << 20, (try? socket.send(junk)) != nil {
+                pushed += junk.count
+            }
+            return (pushed, (try? socket.receive(exactly: 2)) ?? [])
+        }
+        sampling.cancel()
+        let grownKiB = peak.withLockedValue { $0 } - before
+        print("reliability: wrong password then \(pushed >> 20) MiB pushed while it was checked: RSS +\(grownKiB) KiB")
+        #expect(status == [1, 1], "the wrong password is answered")
+        // scrypt's 16 MiB (released after the warm-up's check, taken again by this one) and a margin.
+        #expect(grownKiB < 24 << 10, "the server held \(grownKiB) KiB more while the client pushed \(pushed >> 20) MiB")
+        await Self.stop(server, log: log)
+    }
+
     @Test func protocolAbuse() async throws {
         let target = try await TestTarget.start(.echo)
         let echo = try await UDPEchoTarget.start()
