@@ -170,6 +170,7 @@ if Context.environment["CALZINO_FUZZ"] == "1" {
         ("FuzzMessages", ["SOCKSCore", "CalzinoServer"]),
         ("FuzzConfig", ["CalzinoConfiguration", "CalzinoServer"]),
         ("FuzzRules", ["CalzinoPolicy", "SOCKSCore"]),
+        ("FuzzSession", ["CalzinoServer", "SOCKSCore"]),
     ]
     for (name, dependencies) in harnesses {
         package.targets.append(

@@ -15,7 +15,7 @@ seconds="${1:-10}"
 shift || true
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
-    harnesses=(FuzzHandshake FuzzMessages FuzzConfig FuzzRules)
+    harnesses=(FuzzHandshake FuzzMessages FuzzConfig FuzzRules FuzzSession)
 fi
 
 work=.build/fuzz-work
@@ -24,9 +24,10 @@ mkdir -p "$work/crashes"
 # SwiftPM keeps its sanitizers in a Set and passes each as its own `-sanitize=` flag in the Set's order, which
 # changes from run to run; the Swift driver keeps only the last `-sanitize=` flag, so Swift code got either the
 # fuzzer's coverage or the address sanitizer, never both (C code, given both to clang, was fine). The
-# `-Xswiftc` flag comes last on every swiftc line and names both.
+# `-Xswiftc` flag comes last on every swiftc line and names both. `-enable-testing` lets FuzzSession drive
+# the server's internal session state machine (`@testable import`).
 CALZINO_FUZZ=1 swift build --scratch-path .build/fuzz -c release --sanitize=fuzzer --sanitize=address \
-    -Xswiftc -sanitize=address,fuzzer 2>&1 | grep -E "error|Compiling Fuzz|Build " || true
+    -Xswiftc -sanitize=address,fuzzer -Xswiftc -enable-testing 2>&1 | grep -E "error|Compiling Fuzz|Build " || true
 for harness in "${harnesses[@]}"; do
     counters=$(".build/fuzz/release/$harness" -runs=0 2>&1 | grep -oE "\(([0-9]+) inline 8-bit counters\)" | grep -oE "[0-9]+" | head -1)
     if [ "${counters:-0}" -lt 5000 ]; then

@@ -8,7 +8,8 @@ struct HashPassword: ParsableCommand {
         discussion: """
             Prints scrypt$N$r$p$salt$key. Put it in the users file as name:hash, for example
               printf 'secret\\n' | calzino hash-password   →   alice:scrypt$16384$8$1$…
-            The password is read from standard input so that it never appears in a process list or shell history.
+            The password is read from standard input so that it never appears in a process list; type it at the
+            prompt-less input (or pipe it from a file) rather than with printf where the shell keeps history.
             """
     )
 

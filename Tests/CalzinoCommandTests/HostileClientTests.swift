@@ -195,8 +195,6 @@ struct HostileClientTests {
         await source.stop()
     }
 
-    /// Every field at its limits, every truncation, garbage after the handshake, a second request inside a
-    /// tunnel, and a stranger flooding a UDP association: answered by the protocol, never a crash.
     /// Issue 12, defect 2: a client that sends its greeting and a wrong password, then pushes up to 300 MiB
     /// while the password is checked, finds its reads held: the server's memory stays flat (it grew by 347
     /// MiB before the fix). A hash with p=16 keeps the check running for most of a second, with scrypt's own
@@ -249,6 +247,8 @@ struct HostileClientTests {
         await Self.stop(server, log: log)
     }
 
+    /// Every field at its limits, every truncation, garbage after the handshake, a second request inside a
+    /// tunnel, and a stranger flooding a UDP association: answered by the protocol, never a crash.
     @Test func protocolAbuse() async throws {
         let target = try await TestTarget.start(.echo)
         let echo = try await UDPEchoTarget.start()

@@ -15,6 +15,7 @@ struct AccessLogEscapingTests {
         ("\u{1B}[2J\r\t", "\\x1B[2J\\r\\t", "\\x1B[2J\\r\\t"),
         ("q\"uote\\", "q\\\"uote\\\\", "q\\\"uote\\\\"),
         ("\u{7F}\u{85}\u{202E}\u{2028}", "\\x7F\\u{0085}\\u{202E}\\u{2028}", "\\x7F\\u{0085}\\u{202E}\\u{2028}"),
+        ("a\u{A0}b\u{3000}c", "a\\u{00A0}b\\u{3000}c", "a\u{A0}b\u{3000}c"),
         ("grüße-日本", "grüße-日本", "grüße-日本"),
     ])
     func escapes(text: String, bare: String, quoted: String) {

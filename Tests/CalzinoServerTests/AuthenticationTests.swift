@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+import Dispatch
 import CalzinoConfiguration
 @testable import CalzinoServer
 import Foundation
@@ -50,6 +52,24 @@ struct AuthenticationTests {
         #expect(cheap.rounds != PasswordHash.defaultRounds)
         #expect(store.decoy.rounds == PasswordHash.defaultRounds && store.decoy.blockSize == PasswordHash.defaultBlockSize)
         #expect(store.decoy.parallelism == PasswordHash.defaultParallelism)
+    }
+
+    /// Password checks run a bounded number at a time (each holds scrypt's memory), a bounded number wait,
+    /// and the rest are refused at once: a login flood cannot take the host's memory.
+    @Test func passwordChecksRunABoundedNumberAtATime() async throws {
+        let pool = VerificationPool(workers: 1, queueLimit: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let finished = NIOLockedValueBox<[Int]>([])
+        #expect(pool.submit { gate.wait(); finished.withLockedValue { $0.append(1) } } == .started)
+        #expect(pool.submit { finished.withLockedValue { $0.append(2) } } == .queued)
+        #expect(pool.submit { finished.withLockedValue { $0.append(3) } } == .refused)
+        #expect(finished.withLockedValue { $0 }.isEmpty, "the second waits for the one worker")
+        gate.signal()
+        for _ in 0..<200 where finished.withLockedValue({ $0.count }) < 2 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        #expect(finished.withLockedValue { $0 } == [1, 2])
+        #expect(pool.submit { } == .started, "the worker is free again")
     }
 
     @Test func usersFile() throws {

@@ -302,13 +302,14 @@ import Testing
     }
 
     /// The end of the client connection: the access line is the relay's once it runs, the session's before
-    /// (while the success reply and the hand-over are still going out, too).
+    /// (while the success reply and the hand-over are still going out, too), and nobody's a second time.
     @Test(arguments: Situation.allCases)
     func channelClosed(in situation: Situation) {
         var action = Action.none
         var machine = situation.make()
         action = machine.channelClosed()
-        #expect(action == .sessionEnded(logRecord: situation != .relaying))
+        // Closed already: the session ended then, and ends nothing more now.
+        #expect(action == (situation == .closed ? .none : .sessionEnded(logRecord: situation != .relaying)))
         action = machine.deadlinePassed()
         #expect(action == .none, "nothing is left to time out")
     }
@@ -450,6 +451,15 @@ import Testing
         }
         action = machine.deadlinePassed()
         #expect(action == .close(nil))
+    }
+
+    /// Found by FuzzSession (seed `closed-twice`): a second close ends nothing more, so a session is logged
+    /// once whatever reports its end.
+    @Test func aSessionEndsOnce() {
+        var machine = SessionStateMachine(acceptedMethods: [.noAuthenticationRequired], checksIdent: false)
+        #expect(machine.channelClosed() == .sessionEnded(logRecord: true))
+        #expect(machine.channelClosed() == .none)
+        #expect(machine.completed(.setupFailed(.generalFailure, .setupFailed(detail: "late"))) == .none)
     }
 
     /// The reply shape follows the request's version.

@@ -74,7 +74,7 @@ struct UDPIntegrationTests {
             _ = control
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort, fragment: 1) + [1], to: "127.0.0.1", port: relayPort)
             let fragment = udp.receive()
-            // The first whole datagram pins the client's port; another port is a stranger.
+            // The declared port is the client's; another port is a stranger.
             try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
             let good = udp.receive(timeoutMilliseconds: 5000)
             let other = try UDPSocket(timeoutMilliseconds: 400)

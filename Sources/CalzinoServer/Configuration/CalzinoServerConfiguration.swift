@@ -27,7 +27,7 @@ public struct CalzinoServerConfiguration: Sendable {
     /// Without it such a listener refuses to start.
     public var allowOpenProxy: Bool
     /// Lets sessions on a listener that faces a network reach loopback, private, link-local, metadata,
-    /// multicast and unspecified destinations (denied there by default; a loopback listener allows them).
+    /// multicast, unspecified and reserved destinations (denied there by default; a loopback listener allows them).
     public var allowPrivateDestinations: Bool
     /// Overrides the protected destination classes of every listener (tests use it to guard a loopback
     /// listener).

@@ -6,7 +6,8 @@
 /// controls and DEL (`\xHH`), and Unicode scalars that do not print or that reorder text (C1 controls,
 /// format characters such as bidirectional overrides, line and paragraph separators, private use,
 /// unassigned: `\u{HHHH}`). In a bare value (after `key=`) a space is escaped too (`\x20`), since it would
-/// end the field. Text with nothing to escape is returned as it is, without copying.
+/// end the field, and so is every other space separator (U+00A0, U+3000...: `\u{HHHH}`), which would look
+/// as if it did. Text with nothing to escape is returned as it is, without copying.
 enum AccessLogText {
     /// For a value written bare after `key=`.
     static func bare(_ text: String) -> String {
@@ -38,7 +39,7 @@ enum AccessLogText {
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F {
                     escaped += "\\x" + Self.hex(scalar.value, digits: 2)
-                } else if scalar.value < 0x7F || Self.prints(scalar) {
+                } else if scalar.value < 0x7F || (Self.prints(scalar) && !(spaces && scalar.properties.generalCategory == .spaceSeparator)) {
                     escaped.unicodeScalars.append(scalar)
                 } else {
                     escaped += "\\u{" + Self.hex(scalar.value, digits: 4) + "}"

@@ -31,7 +31,7 @@ extension SessionHandler: SessionStepReceiver {
         case .identFinished(.accepted(let user?)) where counts:
             self.record.user = user  // a confirmed USERID is the session's user for rules and limits
         case .dialFailed(_, let failure) where counts:
-            let destination = self.record.request?.destination.description ?? "-"
+            let destination = AccessLogText.quoted(self.record.request?.destination.description ?? "-")
             self.settings.logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(failure)"])
         case .authenticationFinished, .identFinished, .dialSucceeded, .dialFailed, .bindListening, .associationOpened, .setupFailed:
             break

@@ -129,8 +129,10 @@ extension SessionStateMachine {
         }
     }
 
-    /// The client connection is closed.
+    /// The client connection is closed. Once: a second report (none comes from NIO, but the fuzzer sends
+    /// one) ends nothing more.
     mutating func channelClosed() -> Action {
+        guard self.state != .closed else { return .none }
         let relaying = self.state == .relaying
         self.state = .closed
         self.buffer = nil

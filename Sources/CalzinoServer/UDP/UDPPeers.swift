@@ -2,7 +2,7 @@ import SOCKSCore
 
 /// The destinations an association has sent to, and which rule allowed each: replies are taken only from
 /// them (`udp-replies: sent-to`) and are paced by that rule's buckets. Bounded: past `capacity`, the
-/// destination sent to longest ago is forgotten first.
+/// destination first sent to longest ago is forgotten first (the order of first sends, not of last use).
 struct UDPPeers {
     static let capacity = 1024
 
