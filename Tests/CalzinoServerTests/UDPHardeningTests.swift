@@ -129,6 +129,43 @@ struct UDPHardeningTests {
         await echo.stop()
     }
 
+    /// Defect 7, per user: an authenticated user's datagrams share `bandwidth-per-user`.
+    @Test func datagramsBeyondTheUserBandwidthAreDropped() async throws {
+        let echo = try await UDPEchoTarget.start()
+        let hash = try TestHashes.quick("pw")
+        let proxy = try await TestServer.start {
+            $0.users = UserStore(users: ["alice": hash])
+            $0.limits.bandwidthPerUser = Bandwidth(up: 16 << 10, down: 16 << 10)
+        }
+        let proxyPort = proxy.port, echoPort = echo.port
+        let echoes = try await onThread { () -> Int in
+            let client = try UDPSocket(timeoutMilliseconds: 300)
+            let control = try RawSocket(port: proxyPort)
+            defer { control.close() }
+            try control.send([5, 1, 2])
+            _ = try control.receive(exactly: 2)
+            try control.send([1, 5] + Array("alice".utf8) + [2] + Array("pw".utf8))
+            guard try control.receive(exactly: 2) == [1, 0] else { return -1 }
+            try control.send([5, 3, 0, 1, 127, 0, 0, 1, UInt8(client.port >> 8), UInt8(client.port & 0xFF)])
+            let reply = try control.receive(exactly: 10)
+            let relayPort = Int(reply[8]) << 8 | Int(reply[9])
+            for _ in 0..<200 {
+                try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [UInt8](repeating: 7, count: 1000), to: "127.0.0.1", port: relayPort)
+                usleep(5000)
+            }
+            var echoes = 0
+            while client.receive() != nil {
+                echoes += 1
+            }
+            return echoes
+        }
+        #expect(echoes > 0 && echoes <= 40, "\(echoes) of 200 datagrams passed alice's 16 KiB/s")
+        await proxy.stop()
+        let lines = await proxy.accessLines(atLeast: 1)
+        #expect(lines.first?.contains("user=alice") == true, "\(lines)")
+        await echo.stop()
+    }
+
     /// Defects 6 and 7: a rule that only the datagram's destination decides applies its bandwidth, and the
     /// access line names it.
     @Test func theRuleADatagramDecidesAppliesItsBandwidthAndIsLogged() async throws {
