@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CCalzinoShims"),
@@ -42,6 +44,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            // The admin listener (issue 13): metrics, open sessions, health and the status page over HTTP/1.1.
+            name: "CalzinoAdmin",
+            dependencies: [
+                "CalzinoServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -78,6 +96,7 @@ let package = Package(
             dependencies: [
                 "CalzinoPolicy",
                 "CalzinoServer",
+                "CalzinoAdmin",
                 "CalzinoConfiguration",
                 "CalzinoBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,6 +164,15 @@ let package = Package(
         .testTarget(
             name: "CalzinoBenchTests",
             dependencies: ["CalzinoBench", "CalzinoTestSupport"]
+        ),
+        .testTarget(
+            name: "CalzinoAdminTests",
+            dependencies: [
+                "CalzinoAdmin", "CalzinoServer", "CalzinoPolicy", "CalzinoTestSupport", "SOCKSCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         // The `calzino` binary as an operator runs it (it must be built first: the README's test command does).
         .testTarget(

@@ -1,3 +1,4 @@
+import Foundation
 import CalzinoPolicy
 import CalzinoServer
 import NIOCore
@@ -46,6 +47,35 @@ public struct ServeOptions: Sendable {
     var inlineUsers: [String: PasswordHash] = [:]
     /// The configuration file these options came from, if any.
     public var file: String?
+    /// The admin listener, if any (issue 13).
+    public var admin: Admin?
+
+    /// `admin:` or `--admin`: where the admin listener listens, and the file holding its bearer token.
+    public struct Admin: Sendable {
+        public var address: SocketAddress
+        public var tokenFile: String?
+        /// Where the file named the token file, for an error about reading it.
+        var file: String?
+        var line: Int?
+
+        public init(address: SocketAddress, tokenFile: String? = nil) {
+            self.address = address
+            self.tokenFile = tokenFile
+        }
+
+        /// The token: the token file's first line, without surrounding white space. Throws a
+        /// `ConfigurationFileError` naming the configuration file's line when the token file cannot be
+        /// read or is empty.
+        public func token() throws -> String? {
+            guard let path = self.tokenFile else { return nil }
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard !token.isEmpty else {
+                throw ConfigurationFileError(file: self.file ?? path, line: self.line ?? 0, problem: "admin.token-file '\(path)': cannot be read, or holds no token")
+            }
+            return token
+        }
+    }
 
     public init() {}
 
@@ -70,6 +100,16 @@ public struct ServeOptions: Sendable {
         merged.allowPrivateDestinations = flags.allowPrivateDestinations ?? self.allowPrivateDestinations
         merged.ident = flags.ident ?? self.ident
         merged.identPort = flags.identPort ?? self.identPort
+        // A flag's address keeps the file's token file (a token is only ever read from a file).
+        merged.admin = flags.admin.map { flag in
+            var admin = flag
+            if admin.tokenFile == nil, let file = self.admin {
+                admin.tokenFile = file.tokenFile
+                admin.file = file.file
+                admin.line = file.line
+            }
+            return admin
+        } ?? self.admin
         return merged
     }
 

@@ -23,6 +23,8 @@ public final class CalzinoServer: Service, Sendable {
     private let registry = SessionRegistry()
     private let admission = SessionAdmission()
     private let limiters = SharedLimiters()
+    private let metrics: ServerMetrics?
+    private let draining = NIOLockedValueBox(false)
 
     /// Descriptors kept for listeners, the event loops' own, standard streams and the resolver.
     static let reservedDescriptors = 64
@@ -41,6 +43,7 @@ public final class CalzinoServer: Service, Sendable {
     ) {
         self.sessionEnded = sessionEnded
         self.current = NIOLockedValueBox(configuration)
+        self.metrics = configuration.metricsFactory.map(ServerMetrics.init(factory:))
         self.group = group
         self.logger = logger
         self.accessLogger = accessLogger
@@ -51,6 +54,17 @@ public final class CalzinoServer: Service, Sendable {
 
     /// The number of client connections open now.
     public var openSessions: Int { self.registry.count }
+
+    /// The open sessions, each read on its own event loop (the admin listener's `/sessions`).
+    public func sessionSnapshots() async -> [CalzinoSessionSnapshot] {
+        await self.registry.snapshots()
+    }
+
+    /// Whether a graceful shutdown has begun: the listeners are closed and open sessions drain (the admin
+    /// listener's `/readyz` answers 503 then).
+    public var isDraining: Bool {
+        self.draining.withLockedValue { $0 }
+    }
 
     /// The bytes waiting in each open client connection's outbound buffer: what the relay holds in memory
     /// towards clients. For tests of the relay's memory bound.
@@ -147,7 +161,7 @@ public final class CalzinoServer: Service, Sendable {
             udpClientPort: configuration.udpClientPort,
             udpReplies: configuration.udpReplies,
             acceptedMethods: configuration.users == nil ? [.noAuthenticationRequired] : [.usernamePassword],
-            dialer: configuration.dialer,
+            dialer: self.metrics.flatMap { metrics in (configuration.dialer as? DirectDialer)?.timingLookups(metrics.dnsDuration) } ?? configuration.dialer,
             users: configuration.users,
             listenerName: configuration.listenerName(address),
             rules: configuration.rules,
@@ -159,12 +173,14 @@ public final class CalzinoServer: Service, Sendable {
             identPort: configuration.identPort,
             logger: self.logger,
             accessLogger: self.accessLogger,
+            metrics: self.metrics,
             sessionEnded: self.sessionEnded
         )
     }
 
     /// Stops accepting, waits for open sessions up to the drain timeout, then closes the rest.
     public func shutdown() async {
+        self.draining.withLockedValue { $0 = true }
         await self.closeListeners()
         let open = self.registry.count
         if open > 0 {
@@ -191,6 +207,7 @@ public final class CalzinoServer: Service, Sendable {
         let listenerSettings = self.listenerSettings
         let admission = self.admission
         let descriptors = self.limiters.descriptors
+        let metrics = self.metrics
         let logger = self.logger
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
@@ -199,6 +216,7 @@ public final class CalzinoServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     guard admission.admit(open: registry.count, logger: logger), descriptors.admitConnection(logger: logger) else {
                         // Over capacity: close at once rather than let the connection wait in silence.
+                        metrics?.connectionRefused(.capacity)
                         channel.close(promise: nil)
                         return
                     }
@@ -213,12 +231,12 @@ public final class CalzinoServer: Service, Sendable {
                     {
                         // No request has been read, so there is nothing to reply to: close at once.
                         settings.shared.handshakeWarning.record(logger, metadata: ["client": "\(client)", "limit": "\(perSecond)/s"])
+                        metrics?.connectionRefused(.rate)
                         channel.close(promise: nil)
                         return
                     }
-                    registry.add(channel)
+                    let record = registry.add(channel) { SessionRecord(id: $0, clientAddress: channel.remoteAddress) }
                     try RelayTuning.configure(channel)
-                    let record = SessionRecord(clientAddress: channel.remoteAddress)
                     try channel.pipeline.syncOperations.addHandler(
                         SessionHandler(settings: settings, record: record)
                     )

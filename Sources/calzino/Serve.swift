@@ -1,9 +1,11 @@
 import ArgumentParser
+import CalzinoAdmin
 import CalzinoConfiguration
 import CalzinoServer
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
@@ -30,7 +32,17 @@ struct Serve: AsyncParsableCommand {
         let flagOptions = try self.flags.options()
         let configPath = self.flags.config
         let options = try ServeFlags.effectiveOptions(file: configPath, flags: flagOptions)
-        let configuration = try ServeFlags.configuration(from: options)
+        var configuration = try ServeFlags.configuration(from: options)
+        // The admin listener, if any: checked before anything starts, as the SOCKS listeners are.
+        let admin = try options.admin.map { admin in
+            let configuration = AdminConfiguration(address: admin.address, token: try admin.token())
+            try configuration.validate()
+            return configuration
+        }
+        let registry = PrometheusCollectorRegistry()
+        if admin != nil {
+            configuration.metricsFactory = AdminMetrics.factory(registry: registry)
+        }
         let level = Logger.Level(rawValue: options.logLevel ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -41,6 +53,9 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let server = CalzinoServer(configuration: configuration, group: group, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let admin {
+            services.append(.init(service: AdminServer(configuration: admin, server: server, registry: registry, group: group, logger: logger)))
+        }
         if let configPath {
             services.append(.init(service: ConfigurationReloader(path: configPath, flags: flagOptions, server: server, logger: logger)))
         }

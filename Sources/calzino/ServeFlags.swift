@@ -71,6 +71,9 @@ struct ServeFlags: ParsableArguments {
     @Option(help: ArgumentHelp("RFC 1413 check of SOCKS4 requests: off (default), optional or required (file: ident).", valueName: "mode"))
     var ident: String?
 
+    @Option(help: ArgumentHelp("Serve /metrics (Prometheus), /sessions, /healthz, /readyz and a status page on HOST:PORT; loopback only unless the file gives a token (file: admin).", valueName: "host:port"))
+    var admin: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -129,6 +132,12 @@ struct ServeFlags: ParsableArguments {
         options.limits.maxSessions = self.maxSessions
         options.limits.maxConnections = self.maxConnections
         options.ident = self.ident.flatMap(IdentMode.init(rawValue:))
+        if let admin = self.admin {
+            guard let address = (try? ListenAddress.parse(admin))?.first else {
+                throw ValidationError("--admin '\(admin)': expected HOST:PORT")
+            }
+            options.admin = ServeOptions.Admin(address: address)
+        }
         options.udpClientPort = self.udpClientPort.flatMap(UDPClientPort.init(rawValue:))
         options.udpReplies = self.udpReplies.flatMap(UDPReplies.init(rawValue:))
         // A flag can only turn these on; leaving it out keeps the file's value.

@@ -77,6 +77,11 @@ extension ConfigurationKey {
             print: { view in ["limits:"] + LimitsKey.print(view.configuration.limits).map { "  " + $0 } }
         ),
         ConfigurationKey(
+            name: "admin",
+            read: { node, file in file.options.admin = try AdminKey.parse(node) },
+            print: { view in AdminKey.print(view.options.admin) }
+        ),
+        ConfigurationKey(
             name: "default-action",
             read: { node, file in file.options.defaultAction = AccessRule.Action(rawValue: try node.choice(["allow", "deny"])) },
             print: { view in ["default-action: \(view.configuration.rules.defaultAction.rawValue)"] }

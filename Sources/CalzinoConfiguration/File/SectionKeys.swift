@@ -164,3 +164,42 @@ enum GroupsKey {
         return groups
     }
 }
+
+/// `admin: HOST:PORT` or `admin: {address: HOST:PORT, token-file: FILE}`.
+enum AdminKey {
+    static func parse(_ node: ConfigNode) throws -> ServeOptions.Admin {
+        var addressNode = node
+        var tokenFile: String?
+        if case .mapping = node.node {
+            var address: ConfigNode?
+            for (key, value) in try node.mapping(allowed: ["address", "token-file"]) {
+                if key == "address" {
+                    address = value
+                } else {
+                    tokenFile = ConfigurationKey.relative(try value.string(), to: value.file)
+                }
+            }
+            guard let address else { throw node.error("the admin listener needs an address") }
+            addressNode = address
+        }
+        let text = try addressNode.string()
+        let addresses: [SocketAddress]
+        do {
+            addresses = try ListenAddress.parse(text)
+        } catch let error as ConfigurationValueError {
+            throw addressNode.error(error.description)
+        }
+        guard let address = addresses.first else { throw addressNode.error("'\(text)' names no address") }
+        var admin = ServeOptions.Admin(address: address, tokenFile: tokenFile)
+        admin.file = node.file
+        admin.line = node.line
+        return admin
+    }
+
+    static func print(_ admin: ServeOptions.Admin?) -> [String] {
+        guard let admin else { return ["# admin: off"] }
+        let address = "\"\(AddressText.format(admin.address))\""
+        guard let tokenFile = admin.tokenFile else { return ["admin: {address: \(address)}"] }
+        return ["admin: {address: \(address), token-file: \"\(tokenFile)\"}"]
+    }
+}

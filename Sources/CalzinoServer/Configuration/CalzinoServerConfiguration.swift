@@ -1,4 +1,5 @@
 import CalzinoPolicy
+import CoreMetrics
 import NIOCore
 import SOCKSCore
 
@@ -40,6 +41,9 @@ public struct CalzinoServerConfiguration: Sendable {
     public var ident: IdentMode
     /// The port identd listens on: 113, except in tests.
     public var identPort: Int
+    /// Where the server's metrics go (issue 13: the executable's admin listener uses swift-prometheus);
+    /// `nil`: no metrics, and no cost for them. Fixed at the server's creation: a reload keeps the first.
+    public var metricsFactory: (any MetricsFactory)?
     /// The descriptor limit to plan with instead of the process's (tests: a small capacity without
     /// lowering the test process's own limit).
     var descriptorLimit: Int?

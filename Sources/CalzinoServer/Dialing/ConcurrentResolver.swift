@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
@@ -20,10 +21,17 @@ public final class ConcurrentResolver: Resolver, Sendable {
     private let v4Promise: EventLoopPromise<[SocketAddress]>
     private let v6Promise: EventLoopPromise<[SocketAddress]>
     private let started = NIOLockedValueBox(false)
+    /// Told how long each lookup took (the server's `calzino_dns_duration_seconds`).
+    private let timer: (any TimerHandler)?
 
-    public init(eventLoop: any EventLoop) {
+    public convenience init(eventLoop: any EventLoop) {
+        self.init(eventLoop: eventLoop, timer: nil)
+    }
+
+    init(eventLoop: any EventLoop, timer: (any TimerHandler)?) {
         self.v4Promise = eventLoop.makePromise()
         self.v6Promise = eventLoop.makePromise()
+        self.timer = timer
     }
 
     public func initiateAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
@@ -45,8 +53,9 @@ public final class ConcurrentResolver: Resolver, Sendable {
             return !started
         }
         guard first else { return }
+        let timer = self.timer
         DispatchQueue.global().async {
-            switch Self.lookup(host: host, port: port) {
+            switch Self.lookup(host: host, port: port, timer: timer) {
             case .success(let (v4, v6)):
                 self.v6Promise.succeed(v6)
                 self.v4Promise.succeed(v4)
@@ -58,19 +67,21 @@ public final class ConcurrentResolver: Resolver, Sendable {
     }
 
     /// Resolves `host` off the event loop; the future completes on `eventLoop` with the IPv6 addresses first.
-    static func resolve(host: String, port: Int, on eventLoop: any EventLoop) -> EventLoopFuture<[SocketAddress]> {
+    static func resolve(host: String, port: Int, on eventLoop: any EventLoop, timer: (any TimerHandler)? = nil) -> EventLoopFuture<[SocketAddress]> {
         guard !host.utf8.contains(0) else {
             return eventLoop.makeFailedFuture(ResolutionError(name: host, detail: "name contains NUL"))
         }
         let promise = eventLoop.makePromise(of: [SocketAddress].self)
         DispatchQueue.global().async {
-            promise.completeWith(Self.lookup(host: host, port: port).map { $0.1 + $0.0 }.mapError { $0 as any Error })
+            promise.completeWith(Self.lookup(host: host, port: port, timer: timer).map { $0.1 + $0.0 }.mapError { $0 as any Error })
         }
         return promise.futureResult
     }
 
-    /// A blocking `getaddrinfo` for TCP, split by family.
-    static func lookup(host: String, port: Int) -> Result<([SocketAddress], [SocketAddress]), ResolutionError> {
+    /// A blocking `getaddrinfo` for TCP, split by family; `timer` is told how long it took.
+    static func lookup(host: String, port: Int, timer: (any TimerHandler)? = nil) -> Result<([SocketAddress], [SocketAddress]), ResolutionError> {
+        let start = NIODeadline.now()
+        defer { timer?.recordNanoseconds(max((NIODeadline.now() - start).nanoseconds, 0)) }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Darwin)

@@ -10,13 +10,16 @@ enum DialStep {
         dialer: any SOCKSDialer,
         timeout: TimeAmount,
         policy: DestinationPolicy,
+        metrics: ServerMetrics?,
         on eventLoop: any EventLoop,
         reportingTo receiver: any SessionStepReceiver
     ) {
+        let start = NIODeadline.now()
         dialer.dial(destination, on: eventLoop, timeout: timeout, policy: policy)
             .hop(to: eventLoop)
             .assumeIsolated()
             .whenComplete { result in
+                metrics?.connectDuration.recordNanoseconds(max((NIODeadline.now() - start).nanoseconds, 0))
                 switch result {
                 case .success(let target):
                     let bound = target.localAddress.map(SOCKSEndpoint.init) ?? .unspecified

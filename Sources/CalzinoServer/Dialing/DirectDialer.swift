@@ -1,4 +1,5 @@
 import CalzinoPolicy
+import CoreMetrics
 import NIOCore
 import NIOPosix
 import SOCKSCore
@@ -10,9 +11,27 @@ public struct DirectDialer: SOCKSDialer {
     public typealias ResolverFactory = @Sendable (any EventLoop) -> any Resolver & Sendable
 
     private let makeResolver: ResolverFactory
+    /// Whether the resolver is the built-in one, which the server can time (`timingLookups`).
+    private let builtInResolver: Bool
 
-    public init(resolver: @escaping ResolverFactory = { ConcurrentResolver(eventLoop: $0) }) {
+    public init(resolver: @escaping ResolverFactory) {
         self.makeResolver = resolver
+        self.builtInResolver = false
+    }
+
+    public init() {
+        self.makeResolver = { ConcurrentResolver(eventLoop: $0) }
+        self.builtInResolver = true
+    }
+
+    private init(timer: any TimerHandler) {
+        self.makeResolver = { ConcurrentResolver(eventLoop: $0, timer: timer) }
+        self.builtInResolver = true
+    }
+
+    /// This dialer with its lookups timed by `timer`, when it uses the built-in resolver.
+    func timingLookups(_ timer: any TimerHandler) -> DirectDialer {
+        self.builtInResolver ? DirectDialer(timer: timer) : self
     }
 
     public func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount, policy: DestinationPolicy) -> EventLoopFuture<any Channel> {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 
 /// One half of the relay between a client and its target: bytes read on this channel are written to the
@@ -19,6 +20,10 @@ final class RelayHandler {
 
     /// Bytes read on this channel (and so written to the partner). Plain integer: one event loop.
     private(set) var bytesRead: Int = 0
+    /// The server's byte counter for this direction, told once per read burst; `nil` without metrics.
+    var byteCounter: (any CounterHandler)?
+    /// What `byteCounter` has been told so far.
+    private var bytesCounted = 0
 
     /// Told when this channel closes; set once the session is wired.
     var session: RelaySession?
@@ -130,6 +135,10 @@ extension RelayHandler: ChannelDuplexHandler {
         if let throttle = self.throttle {
             throttle.settle(self.reserved)
             self.reserved = 0
+        }
+        if let counter = self.byteCounter, self.bytesRead > self.bytesCounted {
+            counter.increment(by: Int64(self.bytesRead - self.bytesCounted))
+            self.bytesCounted = self.bytesRead
         }
         self.partner?.partnerFlush()
     }

@@ -23,6 +23,11 @@ enum RelayWiring {
         if let throttle = targetSide.throttle {
             try RelayTuning.limitReads(target, to: throttle.maximumRead)
         }
+        clientSide.byteCounter = settings.metrics?.bytesUp
+        targetSide.byteCounter = settings.metrics?.bytesDown
+        record.liveBytes = { [weak clientSide, weak targetSide] in
+            (clientSide?.bytesRead ?? 0, targetSide?.bytesRead ?? 0)
+        }
         try context.pipeline.syncOperations.addHandler(clientSide, position: .after(handler))
         try target.pipeline.syncOperations.addHandler(targetSide)
         try target.syncOptions?.setOption(.autoRead, value: true)

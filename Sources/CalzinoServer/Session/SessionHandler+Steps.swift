@@ -105,7 +105,15 @@ extension SessionHandler: SessionStepReceiver {
 
     func connect(to destination: SOCKSEndpoint) {
         guard let eventLoop = self.context?.eventLoop else { return }
-        DialStep.run(destination, dialer: self.settings.dialer, timeout: self.settings.timeouts.connect, policy: self.policy, on: eventLoop, reportingTo: self)
+        DialStep.run(
+            destination,
+            dialer: self.settings.dialer,
+            timeout: self.settings.timeouts.connect,
+            policy: self.policy,
+            metrics: self.settings.metrics,
+            on: eventLoop,
+            reportingTo: self
+        )
     }
 
     func openBindListener(expecting destination: SOCKSEndpoint) {

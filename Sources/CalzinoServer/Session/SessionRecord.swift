@@ -4,13 +4,25 @@ import SOCKSCore
 
 /// What the access log says about one session. Filled in as the session goes, written once at its end.
 final class SessionRecord {
+    /// The server's number for the session, for the admin listener's `/sessions` and JSON logs.
+    let id: UInt64
     let clientAddress: SocketAddress?
     let started: NIODeadline = .now()
     var request: SOCKSClientRequest?
     /// The authenticated user (never the password).
     var user: String?
     var connectedAddress: SocketAddress?
-    var reply: SOCKSServerMessage?
+    var reply: SOCKSServerMessage? {
+        didSet {
+            if self.firstReplyAt == nil, self.reply != nil {
+                self.firstReplyAt = .now()
+            }
+        }
+    }
+    /// When the first reply went out: the end of the handshake, for `calzino_handshake_duration_seconds`.
+    private(set) var firstReplyAt: NIODeadline?
+    /// The bytes each way so far, while the relay runs (set by `RelayWiring`); read on the session's loop.
+    var liveBytes: (() -> (up: Int, down: Int))?
     /// The rule that allowed or denied the request, or denied a later destination; `nil` without rules.
     var rule: DecidingRule?
     /// Why it failed, for a failure reply or a close without one: the first failure met (`recordFailure`).
@@ -21,7 +33,8 @@ final class SessionRecord {
     var bytesDown: Int = 0
     private var logged = false
 
-    init(clientAddress: SocketAddress?) {
+    init(id: UInt64 = 0, clientAddress: SocketAddress?) {
+        self.id = id
         self.clientAddress = clientAddress
     }
 
@@ -41,6 +54,8 @@ final class SessionRecord {
     func finish(_ settings: SessionSettings) {
         guard !self.logged else { return }
         self.logged = true
+        self.liveBytes = nil
+        settings.metrics?.sessionEnded(self, duration: NIODeadline.now() - self.started)
         guard let sessionEnded = settings.sessionEnded else {
             // The line is built only if the log level lets it through (the message is an autoclosure).
             settings.accessLogger.info("\(self.line)")

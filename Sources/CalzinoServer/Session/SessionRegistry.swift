@@ -7,18 +7,51 @@ import NIOCore
 /// Removal hangs on the channel's close future rather than on handler events: a connection accepted just as
 /// its listener closes can be closed before it ever becomes active, and then no handler hears of it.
 final class SessionRegistry: Sendable {
-    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    /// A connection and its session's record, which only its event loop touches.
+    struct Entry: Sendable {
+        let channel: any Channel
+        let record: NIOLoopBound<SessionRecord>
+    }
 
-    func add(_ channel: any Channel) {
+    private struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var lastID: UInt64 = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// Registers a connection, on its event loop, with the record `makeRecord` makes from the session's
+    /// number (1, 2, 3... for the server's life); returns the record.
+    func add(_ channel: any Channel, makeRecord: (UInt64) -> SessionRecord) -> SessionRecord {
         let key = ObjectIdentifier(channel)
-        self.channels.withLockedValue { $0[key] = channel }
-        channel.closeFuture.whenComplete { _ in
-            self.channels.withLockedValue { _ = $0.removeValue(forKey: key) }
+        let record = self.state.withLockedValue { state -> SessionRecord in
+            state.lastID &+= 1
+            let record = makeRecord(state.lastID)
+            state.entries[key] = Entry(channel: channel, record: NIOLoopBound(record, eventLoop: channel.eventLoop))
+            return record
         }
+        channel.closeFuture.whenComplete { _ in
+            self.state.withLockedValue { _ = $0.entries.removeValue(forKey: key) }
+        }
+        return record
     }
 
     var count: Int {
-        self.channels.withLockedValue { $0.count }
+        self.state.withLockedValue { $0.entries.count }
+    }
+
+    /// The open sessions, each read on its own event loop.
+    func snapshots() async -> [CalzinoSessionSnapshot] {
+        let entries = self.state.withLockedValue { Array($0.entries.values) }
+        var snapshots: [CalzinoSessionSnapshot] = []
+        snapshots.reserveCapacity(entries.count)
+        for entry in entries {
+            let record = entry.record
+            if let snapshot = try? await entry.channel.eventLoop.submit({ CalzinoSessionSnapshot(record.value) }).get() {
+                snapshots.append(snapshot)
+            }
+        }
+        return snapshots.sorted { $0.id < $1.id }
     }
 
     /// Waits until every session has ended or `deadline` passes; returns how many are still open.
@@ -31,7 +64,7 @@ final class SessionRegistry: Sendable {
 
     /// The client connections open now.
     var snapshot: [any Channel] {
-        self.channels.withLockedValue { Array($0.values) }
+        self.state.withLockedValue { $0.entries.values.map(\.channel) }
     }
 
     /// Closes every client connection still open; their relays close the target sides.

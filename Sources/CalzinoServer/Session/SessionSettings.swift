@@ -36,6 +36,8 @@ struct SessionSettings: Sendable {
     var identPort = 113
     var logger: Logger
     var accessLogger: Logger
+    /// The server's metrics; `nil` without a metrics factory (and then no cost anywhere).
+    var metrics: ServerMetrics? = nil
     /// The embedder's handler of ended sessions, if any.
     var sessionEnded: (@Sendable (CalzinoSessionSummary) -> Void)? = nil
 }

@@ -303,7 +303,7 @@ final class UDPAssociation {
         self.pending[name] = [(port, Self.compacted(data))]
         self.pendingBytes += data.readableBytes
         let budget = self.terms.settings.shared.udpLookups
-        ConcurrentResolver.resolve(host: name, port: port, on: self.eventLoop).assumeIsolated().whenComplete { result in
+        ConcurrentResolver.resolve(host: name, port: port, on: self.eventLoop, timer: self.terms.settings.metrics?.dnsDuration).assumeIsolated().whenComplete { result in
             budget.release()
             guard !self.closed else { return }
             let waiting = self.pending.removeValue(forKey: name) ?? []

@@ -1,0 +1,77 @@
+import Foundation
+import Glibc
+import CalzinoTestSupport
+import Testing
+
+/// Issue 13: `calzino serve --admin` as an operator runs it, with a flag and with the file's token.
+@Suite(.timeLimit(.minutes(1)))
+struct AdminCommandTests {
+    /// The admin port the binary logged (`admin listener started admin=127.0.0.1:PORT`).
+    static func adminPort(log: URL) async throws -> Int {
+        for _ in 0..<500 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "admin=127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) {
+                return port
+            }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        throw RawSocket.Failure(description: "no admin listener in the log")
+    }
+
+    /// A raw GET; returns the status line's code and the body.
+    static func get(port: Int, path: String, token: String? = nil) throws -> (Int, String) {
+        let socket = try RawSocket(port: port, timeoutSeconds: 10)
+        defer { socket.close() }
+        let auth = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        try socket.send(Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\(auth)\r\n".utf8))
+        let text = String(decoding: try socket.receiveUntilEOF(), as: UTF8.self)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return (status, body)
+    }
+
+    @Test func adminFlagServesMetricsAndHealth() async throws {
+        let target = try await TestTarget.start(.echo)
+        let (server, log, port) = try await ServeProcess.start(["--admin", "127.0.0.1:0"])
+        defer { server.terminate() }
+        let adminPort = try await Self.adminPort(log: log)
+        let targetPort = target.port
+        let (health, metrics) = try await onThread { () -> (Int, String) in
+            let tunnel = try Wire.openTunnel(proxyPort: port, targetPort: targetPort, payload: [1, 2, 3])
+            _ = try tunnel.receive(exactly: 3)
+            tunnel.close()
+            usleep(200_000)
+            return (try Self.get(port: adminPort, path: "/healthz").0, try Self.get(port: adminPort, path: "/metrics").1)
+        }
+        #expect(health == 200)
+        #expect(metrics.contains(#"calzino_sessions_total{version="5",command="connect",reply="0x00"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"calzino_bytes_total{direction="up"} 3"#))
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ServeProcess.waitForExit(server, seconds: 10))
+        try? FileManager.default.removeItem(at: log)
+        await target.stop()
+    }
+
+    @Test func theFileGivesTheTokenAndAnOpenAdminNeedsOne() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-admin-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "s3cret\n".write(to: directory.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("calzino.yaml")
+        try "admin: {address: \"127.0.0.1:0\", token-file: token}\n".write(to: config, atomically: true, encoding: .utf8)
+        let (server, log, _) = try await ServeProcess.start(["--config", config.path])
+        defer { server.terminate() }
+        let adminPort = try await Self.adminPort(log: log)
+        let (without, with) = try await onThread {
+            (try Self.get(port: adminPort, path: "/metrics").0, try Self.get(port: adminPort, path: "/metrics", token: "s3cret").0)
+        }
+        #expect(without == 401 && with == 200)
+        kill(server.processIdentifier, SIGTERM)
+        _ = await ServeProcess.waitForExit(server, seconds: 10)
+        try? FileManager.default.removeItem(at: log)
+        // Off loopback without a token: refused before anything starts, naming the problem.
+        let open = try await ProcessRunner.run([TestPaths.calzino, "serve", "--admin", "0.0.0.0:0"], timeout: 20)
+        #expect(open.status != 0)
+        #expect(open.stderr.contains("needs a bearer token"), "\(open.stderr)")
+    }
+}
