@@ -17,6 +17,9 @@
 #   CALZINO_BASELINE=/path/to/older/calzino adds that build as one more target ("before"), run the same way,
 #   for a change that must not make calzino slower: build the older commit beside this tree, e.g.
 #   git worktree add /tmp/calzino-old COMMIT && (cd /tmp/calzino-old && swift build -c release --product calzino)
+#   CALZINO_ADMIN=1 adds this build with the admin listener on ("admin"), its /metrics scraped every second
+#   while it runs: the metrics' cost, which must stay within 3% (issue 13). CALZINO_ONLY="direct calzino admin"
+#   runs only the targets named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -65,6 +68,7 @@ start_proxy() {
     case "$1" in
         calzino) taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/calzino.log" & ;;
         before) taskset -c 0 "$CALZINO_BASELINE" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning 2>>"$work/before.log" & ;;
+        admin) taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --threads 1 --log-level warning --admin "127.0.0.1:$((port + 1))" 2>>"$work/admin.log" & ;;
         dante) taskset -c 0 danted -f "$work/danted.conf" -N 2 & ;;
         microsocks) taskset -c 0 microsocks -i 127.0.0.1 -p "$port" >/dev/null 2>&1 & ;;
     esac
@@ -81,6 +85,14 @@ order=(direct calzino dante microsocks)
 if [ -n "${CALZINO_BASELINE:-}" ]; then
     order+=(before)
 fi
+if [ -n "${CALZINO_ADMIN:-}" ]; then
+    order+=(admin)
+fi
+if [ -n "${CALZINO_ONLY:-}" ]; then
+    # A narrower run, e.g. CALZINO_ADMIN=1 CALZINO_ONLY="direct calzino admin" for the admin listener's cost.
+    read -r -a order <<<"$CALZINO_ONLY"
+fi
+scraper_pid=""
 for round in $(seq 1 "$rounds"); do
     # Each round starts one target later (A B C D, B C D A, ...), so that no target always follows the same
     # one: a run inherits the kernel state its predecessor left (TIME_WAIT sockets, caches).
@@ -94,9 +106,19 @@ for round in $(seq 1 "$rounds"); do
             start_proxy "$target"
             args+=(--proxy "socks5://127.0.0.1:$port" --proxy-pid "$proxy_pid" --proxy-cpu 0)
         fi
+        if [ "$target" = admin ]; then
+            # As a Prometheus would, only more often: the scrape's cost lands in the proxy's figures.
+            (while true; do curl -s -o /dev/null "http://127.0.0.1:$((port + 1))/metrics" || true; sleep 1; done) &
+            scraper_pid=$!
+        fi
         if ! taskset -c 1 "$bin" "${args[@]}" "${extra[@]}" >"$work/$target-$round.txt" 2>&1; then
             echo "# $target round $round reported failures:" >&2
             tail -3 "$work/$target-$round.txt" >&2
+        fi
+        if [ -n "$scraper_pid" ]; then
+            kill "$scraper_pid" 2>/dev/null || true
+            wait "$scraper_pid" 2>/dev/null || true
+            scraper_pid=""
         fi
         stop_proxy
         sleep 1

@@ -10,10 +10,11 @@ import sys
 
 work, rounds = sys.argv[1], int(sys.argv[2])
 targets = ["direct", "calzino", "dante", "microsocks"]
-# An older calzino build run beside this one (CALZINO_BASELINE), when there is one.
-baseline = any(os.path.exists(os.path.join(work, f"before-{r}.json")) for r in range(1, rounds + 1))
-runs = {t: [] for t in targets + ["before"]}
-for t in targets + (["before"] if baseline else []):
+# Extra calzino runs, when there are: an older build (CALZINO_BASELINE: "before") and this build with the
+# admin listener on (CALZINO_ADMIN: "admin"); each gets a column and its ratio to calzino.
+extras = [t for t in ["before", "admin"] if any(os.path.exists(os.path.join(work, f"{t}-{r}.json")) for r in range(1, rounds + 1))]
+runs = {t: [] for t in targets + ["before", "admin"]}
+for t in targets + extras:
     for r in range(1, rounds + 1):
         path = os.path.join(work, f"{t}-{r}.json")
         if os.path.exists(path):
@@ -63,21 +64,25 @@ def ratio(a, b):
     return f"{a / b:.2f}x"
 
 
-columns = targets + (["before"] if baseline else [])
-extra_header = " calzino before | calzino/before |" if baseline else ""
+columns = targets + extras
+names = {"before": "calzino before", "admin": "calzino with admin"}
+extra_header = "".join(f" {names[t]} | {'calzino/before' if t == 'before' else 'admin/calzino'} |" for t in extras)
 print("| measure | direct | calzino | Dante | microsocks | calzino/direct | calzino/Dante |" + extra_header)
-print("|---|---|---|---|---|---|---|" + ("---|---|" if baseline else ""))
+print("|---|---|---|---|---|---|---|" + "---|---|" * len(extras))
 for label, key, _ in rows:
     if key is None:
         cells = []
         for t in columns:
             held, verified = median(t, "idle_tunnels"), median(t, "idle_verified")
             cells.append("-" if held is None else f"{held:,.0f} / {verified:,.0f}")
-        extra = f" {cells[4]} | |" if baseline else ""
+        extra = "".join(f" {cell} | |" for cell in cells[4:])
         print(f"| {label} | " + " | ".join(cells[:4]) + " | | |" + extra)
         continue
     values = [median(t, key) for t in columns]
-    extra = f" {fmt(values[4])} | {ratio(values[1], values[4])} |" if baseline else ""
+    extra = ""
+    for t, value in zip(extras, values[4:]):
+        # before: how calzino compares with the old build; admin: what the admin listener costs.
+        extra += f" {fmt(value)} | {ratio(values[1], value) if t == 'before' else ratio(value, values[1])} |"
     print(f"| {label} | " + " | ".join(fmt(v) for v in values[:4]) + f" | {ratio(values[1], values[0])} | {ratio(values[1], values[2])} |" + extra)
 
 # The contested figures vary from round to round more than the differences between proxies, so every round is
@@ -85,8 +90,8 @@ for label, key, _ in rows:
 print()
 print("Per round (in the order run):")
 print()
-print("| measure | calzino | Dante | microsocks |" + (" calzino before |" if baseline else ""))
-print("|---|---|---|---|" + ("---|" if baseline else ""))
+print("| measure | calzino | Dante | microsocks |" + "".join(f" {names[t]} |" for t in extras))
+print("|---|---|---|---|" + "---|" * len(extras))
 for label, key in [
     ("proxy CPU per session, us", "rate_proxy_cpu_us_per_session"),
     ("proxy CPU per session, target closes first, us", "rate_target_close_proxy_cpu_us_per_session"),

@@ -33,6 +33,7 @@ public struct ServeOptions: Sendable {
     public var udpClientPort: UDPClientPort?
     public var udpReplies: UDPReplies?
     public var logLevel: String?
+    public var logFormat: LogFormat?
     public var threads: Int?
     public var usersFile: String?
     /// Where the configuration file named the users file, for an error about reading it.
@@ -93,6 +94,7 @@ public struct ServeOptions: Sendable {
         merged.udpClientPort = flags.udpClientPort ?? self.udpClientPort
         merged.udpReplies = flags.udpReplies ?? self.udpReplies
         merged.logLevel = flags.logLevel ?? self.logLevel
+        merged.logFormat = flags.logFormat ?? self.logFormat
         merged.threads = flags.threads ?? self.threads
         merged.usersFile = flags.usersFile ?? self.usersFile
         merged.usersFileLine = flags.usersFile == nil ? self.usersFileLine : nil
@@ -132,6 +134,7 @@ public struct ServeOptions: Sendable {
         configuration.timeouts = configuration.timeouts.applying(self.timeouts)
         configuration.limits = self.limits
         configuration.udpAdvertise = self.udpAdvertise
+        configuration.logFormat = self.logFormat ?? .text
         configuration.udpClientPort = self.udpClientPort ?? .declared
         configuration.udpReplies = self.udpReplies ?? .sentTo
         configuration.allowOpenProxy = self.allowOpenProxy ?? false

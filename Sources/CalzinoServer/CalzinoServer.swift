@@ -173,6 +173,7 @@ public final class CalzinoServer: Service, Sendable {
             identPort: configuration.identPort,
             logger: self.logger,
             accessLogger: self.accessLogger,
+            logFormat: configuration.logFormat,
             metrics: self.metrics,
             sessionEnded: self.sessionEnded
         )

@@ -44,7 +44,13 @@ struct Serve: AsyncParsableCommand {
             configuration.metricsFactory = AdminMetrics.factory(registry: registry)
         }
         let level = Logger.Level(rawValue: options.logLevel ?? "info") ?? .info
+        let json = options.logFormat == .json
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

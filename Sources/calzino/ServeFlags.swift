@@ -50,6 +50,9 @@ struct ServeFlags: ParsableArguments {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical; default info. Access lines are info (file: log-level).", valueName: "level"))
     var logLevel: String?
 
+    @Option(help: ArgumentHelp("text (default) or json: one JSON object per line, the access line's fields and a session id (file: log-format).", valueName: "format"))
+    var logFormat: String?
+
     @Option(help: ArgumentHelp("Event-loop threads; default one per core (file: threads).", valueName: "n"))
     var threads: Int?
 
@@ -92,6 +95,9 @@ struct ServeFlags: ParsableArguments {
         if let ident, IdentMode(rawValue: ident) == nil {
             throw ValidationError("--ident: '\(ident)' is not one of off, optional, required")
         }
+        if let format = self.logFormat, LogFormat(rawValue: format) == nil {
+            throw ValidationError("--log-format: '\(format)' is not one of text, json")
+        }
         if let mode = self.udpClientPort, UDPClientPort(rawValue: mode) == nil {
             throw ValidationError("--udp-client-port: '\(mode)' is not one of declared, first")
         }
@@ -127,6 +133,7 @@ struct ServeFlags: ParsableArguments {
             options.udpAdvertise = address
         }
         options.logLevel = self.logLevel
+        options.logFormat = self.logFormat.flatMap(LogFormat.init(rawValue:))
         options.threads = self.threads
         options.usersFile = self.users
         options.limits.maxSessions = self.maxSessions

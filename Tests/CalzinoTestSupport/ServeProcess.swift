@@ -23,7 +23,8 @@ package enum ServeProcess {
         try process.run()
         for _ in 0..<1000 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "address=127.0.0.1:") {
+            // Text logs say `address=127.0.0.1:PORT`, JSON logs `"address":"127.0.0.1:PORT"`.
+            if let range = text.range(of: "address=127.0.0.1:") ?? text.range(of: "\"address\":\"127.0.0.1:") {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
                 if let port = Int(digits) { return (process, log, port) }
             }

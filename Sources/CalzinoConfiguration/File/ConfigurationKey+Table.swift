@@ -15,6 +15,7 @@ extension ConfigurationKey {
             read: { node, file in file.options.logLevel = try node.choice(ServeOptions.logLevels) },
             print: { view in ["log-level: \(view.options.logLevel ?? "info")"] }
         ),
+        .mode("log-format", into: \.logFormat, inForce: \.logFormat),
         ConfigurationKey(
             name: "threads",
             read: { node, file in file.options.threads = try node.int(in: ServeOptions.threadRange) },

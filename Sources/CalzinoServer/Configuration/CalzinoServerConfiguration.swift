@@ -41,6 +41,8 @@ public struct CalzinoServerConfiguration: Sendable {
     public var ident: IdentMode
     /// The port identd listens on: 113, except in tests.
     public var identPort: Int
+    /// How the access log is written: the text line (default) or fields for a JSON log handler.
+    public var logFormat: LogFormat = .text
     /// Where the server's metrics go (issue 13: the executable's admin listener uses swift-prometheus);
     /// `nil`: no metrics, and no cost for them. Fixed at the server's creation: a reload keeps the first.
     public var metricsFactory: (any MetricsFactory)?

@@ -27,24 +27,17 @@ enum AccessLogText {
             return text
         }
         var escaped = ""
-        escaped.reserveCapacity(text.utf8.count + 8)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case " " where spaces: escaped += "\\x20"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    escaped += "\\x" + Self.hex(scalar.value, digits: 2)
-                } else if scalar.value < 0x7F || (Self.prints(scalar) && !(spaces && scalar.properties.generalCategory == .spaceSeparator)) {
-                    escaped.unicodeScalars.append(scalar)
-                } else {
-                    escaped += "\\u{" + Self.hex(scalar.value, digits: 4) + "}"
-                }
+        CommonEscapes.escape(text, into: &escaped) { scalar in
+            if scalar == " " {
+                return spaces ? "\\x20" : nil
             }
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                return "\\x" + CommonEscapes.hex(scalar.value, digits: 2)
+            }
+            if scalar.value < 0x7F || (Self.prints(scalar) && !(spaces && scalar.properties.generalCategory == .spaceSeparator)) {
+                return nil
+            }
+            return "\\u{" + CommonEscapes.hex(scalar.value, digits: 4) + "}"
         }
         return escaped
     }
@@ -57,10 +50,5 @@ enum AccessLogText {
         default:
             return true
         }
-    }
-
-    private static func hex(_ value: UInt32, digits: Int) -> String {
-        let text = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }

@@ -32,7 +32,7 @@ extension SessionHandler: SessionStepReceiver {
             self.record.user = user  // a confirmed USERID is the session's user for rules and limits
         case .dialFailed(_, let failure) where counts:
             let destination = AccessLogText.quoted(self.record.request?.destination.description ?? "-")
-            self.settings.logger.debug("connect failed", metadata: ["destination": "\(destination)", "error": "\(failure)"])
+            self.settings.logger.debug("connect failed", metadata: ["session": "\(self.record.id)", "destination": "\(destination)", "error": "\(AccessLogText.quoted("\(failure)"))"])
         case .authenticationFinished, .identFinished, .dialSucceeded, .dialFailed, .bindListening, .associationOpened, .setupFailed:
             break
         }

@@ -56,6 +56,13 @@ final class SessionRecord {
         self.logged = true
         self.liveBytes = nil
         settings.metrics?.sessionEnded(self, duration: NIODeadline.now() - self.started)
+        if settings.logFormat == .json {
+            settings.accessLogger.info("session", metadata: self.fields)
+            if let sessionEnded = settings.sessionEnded {
+                sessionEnded(self.summary(line: self.line))
+            }
+            return
+        }
         guard let sessionEnded = settings.sessionEnded else {
             // The line is built only if the log level lets it through (the message is an autoclosure).
             settings.accessLogger.info("\(self.line)")
@@ -80,6 +87,40 @@ final class SessionRecord {
             duration: NIODeadline.now() - self.started,
             accessLine: line
         )
+    }
+
+    /// The access line's fields for a structured log: the same names and values as the text line, raw (the
+    /// log handler escapes for its format), numbers as numbers, plus `session`, the session's number.
+    var fields: Logger.Metadata {
+        var fields: Logger.Metadata = [
+            "session": .stringConvertible(self.id),
+            "client": .string(self.clientAddress.map(AddressText.format) ?? "-"),
+            "user": .string(self.user ?? "-"),
+            "version": .string(self.request.map { "\($0.version)" } ?? "-"),
+            "command": .string(self.request.map { "\($0.command)" } ?? "-"),
+            "requested": .string(self.request.map { $0.destination.description } ?? "-"),
+            "connected": .string(self.connectedAddress.map(AddressText.format) ?? "-"),
+            "reply": .string(self.reply?.codeDescription ?? "-"),
+            "up": .stringConvertible(self.udp?.bytesUp ?? self.bytesUp),
+            "down": .stringConvertible(self.udp?.bytesDown ?? self.bytesDown),
+            "duration_ms": .stringConvertible(Double(max((NIODeadline.now() - self.started).nanoseconds, 0) / 100_000) / 10),
+        ]
+        if let udp = self.udp {
+            fields["udp_up_datagrams"] = .stringConvertible(udp.datagramsUp)
+            fields["udp_down_datagrams"] = .stringConvertible(udp.datagramsDown)
+            var dropped: Logger.Metadata = [:]
+            for reason in UDPDropReason.allCases {
+                dropped[reason.rawValue] = .stringConvertible(udp[reason])
+            }
+            fields["udp_dropped"] = .dictionary(dropped)
+        }
+        if let rule = self.rule {
+            fields["rule"] = .string(rule.description)
+        }
+        if let failure = self.failure {
+            fields["error"] = .string(failure.description)
+        }
+        return fields
     }
 
     /// `client=… version=… command=… requested=… connected=… reply=… up=… down=… duration=…`, the fields the

@@ -36,6 +36,8 @@ struct SessionSettings: Sendable {
     var identPort = 113
     var logger: Logger
     var accessLogger: Logger
+    /// How the access line is written: text, or fields for a JSON handler.
+    var logFormat: LogFormat = .text
     /// The server's metrics; `nil` without a metrics factory (and then no cost anywhere).
     var metrics: ServerMetrics? = nil
     /// The embedder's handler of ended sessions, if any.
