@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs the real clients the integration tests drive
-# (curl, ncat, proxychains4, PySocks, python-socks) when they are missing, builds, then runs every test.
+# The whole test suite, from a fresh machine: installs the real clients and tools the tests drive (curl,
+# ncat, proxychains4, chromium, promtool, systemd-analyze, PySocks, python-socks) when they are missing,
+# builds, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,10 @@ need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v ncat >/dev/null 2>&1 || need_apt+=(ncat)
 command -v proxychains4 >/dev/null 2>&1 || need_apt+=(proxychains4)
+# Issue 13: the status page in a real browser, the Prometheus files, the systemd unit.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq

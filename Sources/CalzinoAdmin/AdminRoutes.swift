@@ -12,6 +12,8 @@ struct AdminRoutes: Sendable {
     let token: String?
     private let sessionsOpen: Gauge
     private let openDescriptors: Gauge
+    private let uptime: Gauge
+    private let started = ContinuousClock.now
 
     init(server: CalzinoServer, registry: PrometheusCollectorRegistry, token: String?) {
         self.server = server
@@ -22,6 +24,9 @@ struct AdminRoutes: Sendable {
         )
         self.openDescriptors = registry.makeGauge(
             descriptor: MetricNameDescriptor(namespace: "calzino", metricName: "open", unitName: "descriptors", helpText: "File descriptors the process holds.")
+        )
+        self.uptime = registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "calzino", metricName: "uptime", unitName: "seconds", helpText: "Seconds since the admin listener started; the status page's clock for rates.")
         )
     }
 
@@ -46,6 +51,8 @@ struct AdminRoutes: Sendable {
         case "/metrics":
             self.sessionsOpen.set(Int64(self.server.openSessions))
             self.openDescriptors.set(Int64(Self.countOpenDescriptors()))
+            let elapsed = ContinuousClock.now - self.started
+            self.uptime.set(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: self.registry.emitToBuffer())
         case "/sessions":
             let snapshots = await self.server.sessionSnapshots()

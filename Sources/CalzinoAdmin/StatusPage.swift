@@ -35,6 +35,7 @@ enum StatusPage {
     <svg id="chart" width="600" height="120" viewBox="0 0 600 120" role="img" aria-label="throughput">
       <polyline id="line-up" fill="none" stroke="#2a7" stroke-width="2" points=""/>
       <polyline id="line-down" fill="none" stroke="#27c" stroke-width="2" points=""/>
+      <text id="peak" x="4" y="12" font-size="11" fill="#666"></text>
     </svg>
     <div>up <span style="color:#2a7">■</span> down <span style="color:#27c">■</span></div>
     <div class="cols">
@@ -48,7 +49,7 @@ enum StatusPage {
     "use strict";
     const token = new URLSearchParams(location.hash.slice(1)).get("token");
     const headers = token ? { Authorization: "Bearer " + token } : {};
-    const history = [];
+    const throughput = [];
     let last = null;
 
     function metrics(text) {
@@ -81,18 +82,19 @@ enum StatusPage {
         values.forEach((v, i) => cell(row, v, i > 0 && typeof v !== "string"));
       }
     }
-    function top(items, key) {
+    function topCounts(items, key) {
       const counts = new Map();
       for (const item of items) { const k = item[key] || "-"; counts.set(k, (counts.get(k) || 0) + 1); }
       return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
     }
     function draw() {
       const width = 600, height = 120, span = 300;
-      const now = Date.now() / 1000;
-      const max = Math.max(1, ...history.map(h => Math.max(h.up, h.down)));
+      const now = throughput.length ? throughput[throughput.length - 1].t : 0;
+      const max = Math.max(1, ...throughput.map(h => Math.max(h.up, h.down)));
       const point = (h, v) => ((h.t - (now - span)) / span * width).toFixed(1) + "," + (height - v / max * (height - 10)).toFixed(1);
-      document.getElementById("line-up").setAttribute("points", history.map(h => point(h, h.up)).join(" "));
-      document.getElementById("line-down").setAttribute("points", history.map(h => point(h, h.down)).join(" "));
+      document.getElementById("line-up").setAttribute("points", throughput.map(h => point(h, h.up)).join(" "));
+      document.getElementById("line-down").setAttribute("points", throughput.map(h => point(h, h.down)).join(" "));
+      document.getElementById("peak").textContent = "peak " + bytes(max) + "/s";
     }
     async function refresh() {
       try {
@@ -101,14 +103,16 @@ enum StatusPage {
           fetch("/sessions", { headers }).then(r => { if (!r.ok) throw new Error("sessions: " + r.status); return r.json(); }),
         ]);
         const samples = metrics(m);
-        const t = Date.now() / 1000;
+        // The server's clock: rates stay right however the page's timers run (a background tab, a headless
+        // browser's virtual time).
+        const t = sum(samples, "calzino_uptime_seconds");
         const up = sum(samples, "calzino_bytes_total", l => l.direction === "up");
         const down = sum(samples, "calzino_bytes_total", l => l.direction === "down");
         if (last) {
           const dt = Math.max(t - last.t, 0.001);
           const point = { t, up: Math.max(0, (up - last.up) / dt), down: Math.max(0, (down - last.down) / dt) };
-          history.push(point);
-          while (history.length && history[0].t < t - 300) history.shift();
+          throughput.push(point);
+          while (throughput.length && throughput[0].t < t - 300) throughput.shift();
           document.getElementById("rate-up").textContent = bytes(point.up) + "/s";
           document.getElementById("rate-down").textContent = bytes(point.down) + "/s";
           draw();
@@ -118,9 +122,16 @@ enum StatusPage {
         document.getElementById("served").textContent = sum(samples, "calzino_sessions_total");
         fill("sessions", s.map(x => [String(x.id), x.client, x.user || "-", x.version || "-", x.command || "-",
           x.destination || "-", bytes(x.bytesUp), bytes(x.bytesDown), x.ageSeconds.toFixed(1) + " s"]));
-        fill("users", top(s, "user").map(([k, n]) => [k, n]));
-        fill("destinations", top(s, "destination").map(([k, n]) => [k, n]));
+        fill("users", topCounts(s, "user").map(([k, n]) => [k, n]));
+        fill("destinations", topCounts(s, "destination").map(([k, n]) => [k, n]));
         const kinds = [];
+        const failed = new Map();
+        for (const x of samples) {
+          if (x.name === "calzino_sessions_total" && x.value && !["0x00", "0x5A", "-"].includes(x.labels.reply)) {
+            failed.set(x.labels.reply, (failed.get(x.labels.reply) || 0) + x.value);
+          }
+        }
+        for (const [reply, n] of failed) kinds.push(["sessions answered " + reply, n]);
         for (const x of samples) {
           if (!x.value) continue;
           if (x.name === "calzino_rule_denials_total") kinds.push(["denied by " + x.labels.rule, x.value]);

@@ -50,6 +50,9 @@ public struct ServeOptions: Sendable {
     public var file: String?
     /// The admin listener, if any (issue 13).
     public var admin: Admin?
+    /// Who the process becomes once its listeners are bound (`user:`, `group:`; names or numbers).
+    public var user: String?
+    public var group: String?
 
     /// `admin:` or `--admin`: where the admin listener listens, and the file holding its bearer token.
     public struct Admin: Sendable {

@@ -25,6 +25,7 @@ public final class CalzinoServer: Service, Sendable {
     private let limiters = SharedLimiters()
     private let metrics: ServerMetrics?
     private let draining = NIOLockedValueBox(false)
+    private let started = NIOLockedValueBox(false)
 
     /// Descriptors kept for listeners, the event loops' own, standard streams and the resolver.
     static let reservedDescriptors = 64
@@ -85,6 +86,7 @@ public final class CalzinoServer: Service, Sendable {
     /// Binds every listener; returns the bound addresses (a port 0 becomes the real port).
     @discardableResult
     public func start() async throws -> [SocketAddress] {
+        self.started.withLockedValue { $0 = true }
         let configuration = self.configuration
         try configuration.validate()
         let descriptors = configuration.descriptorLimit ?? FileDescriptorLimit.raiseSoftToHard()
@@ -196,8 +198,12 @@ public final class CalzinoServer: Service, Sendable {
         self.logger.info("stopped")
     }
 
+    /// Starts (unless `start()` was called already, as the executable does to bind before it drops
+    /// privileges), then runs until graceful shutdown and stops.
     public func run() async throws {
-        try await self.start()
+        if !self.started.withLockedValue({ $0 }) {
+            try await self.start()
+        }
         // Returns on graceful shutdown; throws on cancellation. Either way the server stops the same way.
         try? await gracefulShutdown()
         await self.shutdown()
@@ -215,13 +221,12 @@ public final class CalzinoServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard admission.admit(open: registry.count, logger: logger), descriptors.admitConnection(logger: logger) else {
+                    guard admission.admit(open: registry.count, logger: logger) else {
                         // Over capacity: close at once rather than let the connection wait in silence.
                         metrics?.connectionRefused(.capacity)
                         channel.close(promise: nil)
                         return
                     }
-                    channel.closeFuture.whenComplete { _ in descriptors.release(DescriptorLedger.perConnection) }
                     guard let settings = listenerSettings.withLockedValue({ $0[listener] }) else {
                         channel.close(promise: nil)
                         return
@@ -236,7 +241,14 @@ public final class CalzinoServer: Service, Sendable {
                         channel.close(promise: nil)
                         return
                     }
-                    let record = registry.add(channel) { SessionRecord(id: $0, clientAddress: channel.remoteAddress) }
+                    guard descriptors.admitConnection(logger: logger) else {
+                        metrics?.connectionRefused(.capacity)
+                        channel.close(promise: nil)
+                        return
+                    }
+                    // Nothing fails between taking the descriptors and registering: the registry gives them
+                    // back when the connection closes (one close callback for both).
+                    let record = registry.add(channel, holding: descriptors) { SessionRecord(id: $0, clientAddress: channel.remoteAddress) }
                     try RelayTuning.configure(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         SessionHandler(settings: settings, record: record)

@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct Calzino: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calzino",
@@ -8,7 +7,9 @@ struct Calzino: AsyncParsableCommand {
         discussion: """
             Run `calzino serve` to start a proxy on 127.0.0.1:1080 and [::1]:1080 without authentication.
             Every SOCKS version is accepted on every listener.
+            Shell completions: calzino --generate-completion-script bash|zsh|fish.
             """,
+        version: BuildInfo.line,
         subcommands: [Serve.self, CheckConfig.self, Bench.self, HashPassword.self],
         defaultSubcommand: nil
     )

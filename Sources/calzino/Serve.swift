@@ -2,6 +2,7 @@ import ArgumentParser
 import CalzinoAdmin
 import CalzinoConfiguration
 import CalzinoServer
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -59,8 +60,24 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let server = CalzinoServer(configuration: configuration, group: group, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
-        if let admin {
-            services.append(.init(service: AdminServer(configuration: admin, server: server, registry: registry, group: group, logger: logger)))
+        let adminServer = admin.map { AdminServer(configuration: $0, server: server, registry: registry, group: group, logger: logger) }
+        if let adminServer {
+            services.append(.init(service: adminServer))
+        }
+        do {
+            // Bind first (ports below 1024 need the privileges), then drop them before serving anyone.
+            try await server.start()
+            try await adminServer?.start()
+            try PrivilegeDrop.perform(user: options.user, group: options.group)
+            if options.user != nil || options.group != nil {
+                logger.info("privileges dropped", metadata: ["uid": "\(getuid())", "gid": "\(getgid())"])
+            }
+        } catch {
+            logger.error("server failed", metadata: ["error": "\(error)"])
+            await server.shutdown()
+            await adminServer?.stop()
+            try? await group.shutdownGracefully()
+            throw ExitCode.failure
         }
         if let configPath {
             services.append(.init(service: ConfigurationReloader(path: configPath, flags: flagOptions, server: server, logger: logger)))

@@ -86,3 +86,22 @@ struct ServeCommandTests {
         await target.stop()
     }
 }
+
+/// Issue 13: the version and the build, and shell completions from ArgumentParser.
+@Suite(.timeLimit(.minutes(1)))
+struct VersionCommandTests {
+    @Test func versionNamesTheReleaseAndTheBuild() async throws {
+        let result = try await ProcessRunner.run([TestPaths.calzino, "--version"], timeout: 20)
+        let text = String(decoding: result.stdout, as: UTF8.self)
+        #expect(result.status == 0)
+        #expect(text.hasPrefix("0.13.0 (debug build, Swift"), "\(text)")
+    }
+
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionScripts(shell: String) async throws {
+        let result = try await ProcessRunner.run([TestPaths.calzino, "--generate-completion-script", shell], timeout: 20)
+        let text = String(decoding: result.stdout, as: UTF8.self)
+        #expect(result.status == 0)
+        #expect(text.contains("calzino") && text.contains("serve") && text.contains("udp-client-port"), "\(text.prefix(200))")
+    }
+}

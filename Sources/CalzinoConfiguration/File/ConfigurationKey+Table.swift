@@ -83,6 +83,16 @@ extension ConfigurationKey {
             print: { view in AdminKey.print(view.options.admin) }
         ),
         ConfigurationKey(
+            name: "user",
+            read: { node, file in file.options.user = try node.string() },
+            print: { view in view.options.user.map { ["user: \"\($0)\""] } ?? ["# user: unchanged (the process keeps its own)"] }
+        ),
+        ConfigurationKey(
+            name: "group",
+            read: { node, file in file.options.group = try node.string() },
+            print: { view in view.options.group.map { ["group: \"\($0)\""] } ?? [] }
+        ),
+        ConfigurationKey(
             name: "default-action",
             read: { node, file in file.options.defaultAction = AccessRule.Action(rawValue: try node.choice(["allow", "deny"])) },
             print: { view in ["default-action: \(view.configuration.rules.defaultAction.rawValue)"] }

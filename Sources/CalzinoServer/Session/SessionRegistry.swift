@@ -21,8 +21,9 @@ final class SessionRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// Registers a connection, on its event loop, with the record `makeRecord` makes from the session's
-    /// number (1, 2, 3... for the server's life); returns the record.
-    func add(_ channel: any Channel, makeRecord: (UInt64) -> SessionRecord) -> SessionRecord {
+    /// number (1, 2, 3... for the server's life); returns the record. When the connection closes, its
+    /// entry goes and the descriptors it took from `descriptors` come back.
+    func add(_ channel: any Channel, holding descriptors: DescriptorLedger? = nil, makeRecord: (UInt64) -> SessionRecord) -> SessionRecord {
         let key = ObjectIdentifier(channel)
         let record = self.state.withLockedValue { state -> SessionRecord in
             state.lastID &+= 1
@@ -32,6 +33,7 @@ final class SessionRegistry: Sendable {
         }
         channel.closeFuture.whenComplete { _ in
             self.state.withLockedValue { _ = $0.entries.removeValue(forKey: key) }
+            descriptors?.release(DescriptorLedger.perConnection)
         }
         return record
     }
