@@ -37,7 +37,7 @@ public struct SOCKSClient: Sendable {
         let control = try await self.connectToProxy()
         do {
             guard let local = control.localAddress?.ipAddress else {
-                throw SOCKSClientError(.requestFailed(.addressTypeNotSupported))
+                throw SOCKSClientError(.closedEarly)  // the proxy closed the connection at once
             }
             let socket = try await SOCKSUDPAssociation.LocalSocket.open(host: local, group: self.group)
             let declared = SOCKSEndpoint(host: control.localAddress?.protocol == .inet6 ? .unspecifiedIPv6 : .unspecifiedIPv4, port: UInt16(clamping: socket.port))

@@ -25,24 +25,26 @@ package enum ProcessRunner {
         process.standardError = err
         process.standardInput = input ?? FileHandle.nullDevice
         try process.run()
-        // Read both pipes on their own threads so a chatty child cannot block on a full pipe.
+        // Read both pipes on their own threads so a chatty child cannot block on a full pipe. Threads of
+        // their own, not Dispatch's: on Linux Dispatch's global queues and Swift's cooperative pool share
+        // workers, and a few children blocking reads there stalled every async test for seconds.
         let outData = LockedData()
         let errData = LockedData()
         let readers = DispatchGroup()
         for (pipe, sink) in [(out, outData), (err, errData)] {
             readers.enter()
-            DispatchQueue.global().async {
+            Thread {
                 sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
                 readers.leave()
-            }
+            }.start()
         }
         // Feed standard input from another thread: a child that echoes while it reads would otherwise
         // fill its output pipe and stall against us.
         if let stdin, let inputHandle = input?.fileHandleForWriting {
-            DispatchQueue.global().async {
+            Thread {
                 try? inputHandle.write(contentsOf: stdin)  // a child that exits early closes the pipe: EPIPE, not a trap
                 try? inputHandle.close()
-            }
+            }.start()
         }
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
@@ -55,7 +57,11 @@ package enum ProcessRunner {
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
         process.waitUntilExit()
-        _ = readers.wait(timeout: .now() + 5)
+        // The pipes close when the last process holding them exits (Chromium's helpers outlive it briefly):
+        // wait for that without blocking a thread of Swift's cooperative pool.
+        for _ in 0..<500 where readers.wait(timeout: .now()) == .timedOut {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
         return ProcessResult(
             status: process.terminationStatus,
             stdout: outData.get(),
