@@ -30,12 +30,21 @@ struct AdminRoutes: Sendable {
         )
     }
 
-    func respond(method: HTTPMethod, uri: String, authorization: String?) async -> AdminResponse {
+    func respond(method: HTTPMethod, uri: String, authorization: String?, host: String? = nil) async -> AdminResponse {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        // Without a token, only a request addressed to a loopback name reaches the routes: a web page whose
+        // name an attacker rebinds to 127.0.0.1 (DNS rebinding) sends its own name as Host.
+        if self.token == nil, let host, !Self.isLoopbackHost(host) {
+            return .text(.forbidden, "the admin listener answers only requests to localhost or a loopback address\n")
+        }
         // The page holds no data (its script asks the other routes, with the token): served to anyone who
         // may connect, so that a browser can open it.
         if path == "/", method == .GET || method == .HEAD {
-            return AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(StatusPage.html.utf8))
+            var page = AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: Array(StatusPage.html.utf8))
+            page.extraHeaders = [
+                ("Content-Security-Policy", "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+            ]
+            return page
         }
         if let token = self.token, !Self.authorized(authorization, token: token) {
             var response = AdminResponse.text(.unauthorized, "a bearer token is required\n")
@@ -55,7 +64,7 @@ struct AdminRoutes: Sendable {
             self.uptime.set(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: self.registry.emitToBuffer())
         case "/sessions":
-            let snapshots = await self.server.sessionSnapshots()
+            let snapshots = await self.server.sessionSnapshots(limit: Self.sessionLimit(uri))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let body = (try? encoder.encode(snapshots)).map(Array.init) ?? Array("[]".utf8)
@@ -69,10 +78,10 @@ struct AdminRoutes: Sendable {
         }
     }
 
-    /// `Bearer TOKEN`, compared without an early exit.
+    /// `Bearer TOKEN` (the scheme in any case, RFC 7235), compared without an early exit.
     static func authorized(_ header: String?, token: String) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.utf8.dropFirst("Bearer ".utf8.count))
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        let given = Array(header.utf8.dropFirst(7))
         let expected = Array(token.utf8)
         var difference = UInt8(given.count == expected.count ? 0 : 1)
         for index in 0..<max(given.count, expected.count) {
@@ -83,7 +92,39 @@ struct AdminRoutes: Sendable {
         return difference == 0
     }
 
+    /// `/sessions?limit=N`: at most N sessions (the oldest), 1 to 100,000; 1,000 without it.
+    static func sessionLimit(_ uri: String) -> Int {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return 1000 }
+        for pair in query.split(separator: "&") where pair.hasPrefix("limit=") {
+            if let value = Int(pair.dropFirst("limit=".count)) {
+                return min(max(value, 1), 100_000)
+            }
+        }
+        return 1000
+    }
+
+    /// `localhost`, an IPv4 loopback address or `[::1]`, with or without a port.
+    static func isLoopbackHost(_ host: String) -> Bool {
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("[") {
+            return name.hasPrefix("[::1]")
+        }
+        if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        if name == "localhost" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
     static func countOpenDescriptors() -> Int {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+    }
+}
+
+/// The token check, for tests.
+package enum AdminRoutesAccess {
+    package static func authorized(_ header: String?, token: String) -> Bool {
+        AdminRoutes.authorized(header, token: token)
     }
 }

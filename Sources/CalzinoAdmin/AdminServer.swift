@@ -15,6 +15,12 @@ public final class AdminServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
+    private let connections = NIOLockedValueBox(0)
+
+    /// Admin connections open at once; more are closed at accept (they share the process's descriptors).
+    public static let maximumConnections = 32
+    /// An admin connection with no request moving for this long is closed.
+    public static let idleTimeout = TimeAmount.seconds(20)
 
     /// - Parameter registry: the registry the server's metrics go to (the `PrometheusMetricsFactory` given
     ///   to it as `metricsFactory`).
@@ -36,11 +42,24 @@ public final class AdminServer: Service, Sendable {
     public func start() async throws -> SocketAddress {
         try self.configuration.validate()
         let routes = self.routes
+        let connections = self.connections
         let channel = try await ServerBootstrap(group: self.group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let admitted = connections.withLockedValue { count -> Bool in
+                        guard count < Self.maximumConnections else { return false }
+                        count += 1
+                        return true
+                    }
+                    guard admitted else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0 -= 1 } }
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
                 }

@@ -47,7 +47,8 @@ enum StatusPage {
     <table id="sessions"><tr><th>id</th><th>client</th><th>user</th><th>version</th><th>command</th><th>destination</th><th>up</th><th>down</th><th>age</th></tr></table>
     <script>
     "use strict";
-    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    // The token as written after "#token=", not URL-decoded: a "+" in a base64 token stays a "+".
+    const token = (location.hash.match(/[#&]token=([^&]*)/) || [])[1] || null;
     const headers = token ? { Authorization: "Bearer " + token } : {};
     const throughput = [];
     let last = null;
@@ -106,6 +107,7 @@ enum StatusPage {
         // The server's clock: rates stay right however the page's timers run (a background tab, a headless
         // browser's virtual time).
         const t = sum(samples, "calzino_uptime_seconds");
+        if (last && t < last.t) { throughput.length = 0; last = null; }  // the server restarted
         const up = sum(samples, "calzino_bytes_total", l => l.direction === "up");
         const down = sum(samples, "calzino_bytes_total", l => l.direction === "down");
         if (last) {

@@ -56,9 +56,10 @@ public final class CalzinoServer: Service, Sendable {
     /// The number of client connections open now.
     public var openSessions: Int { self.registry.count }
 
-    /// The open sessions, each read on its own event loop (the admin listener's `/sessions`).
-    public func sessionSnapshots() async -> [CalzinoSessionSnapshot] {
-        await self.registry.snapshots()
+    /// The open sessions, the `limit` oldest, each read on its own event loop (the admin listener's
+    /// `/sessions`).
+    public func sessionSnapshots(limit: Int = 1000) async -> [CalzinoSessionSnapshot] {
+        await self.registry.snapshots(limit: limit)
     }
 
     /// Whether a graceful shutdown has begun: the listeners are closed and open sessions drain (the admin
@@ -130,10 +131,16 @@ public final class CalzinoServer: Service, Sendable {
         var kept = configuration
         kept.listeners = old.listeners
         kept.optionalListeners = old.optionalListeners
+        // The log handler is chosen at start: a reload that switched the access line's shape would hand raw
+        // client text to a handler that does not escape it.
+        kept.logFormat = old.logFormat
         try configuration.validate()
         try kept.validate()
         if configuration.listeners != old.listeners || configuration.optionalListeners != old.optionalListeners {
             self.logger.warning("listener changes take effect on restart; the listeners stay as they are")
+        }
+        if configuration.logFormat != old.logFormat {
+            self.logger.warning("log-format changes take effect on restart; the format stays as it is")
         }
         self.current.withLockedValue { $0 = kept }
         let addresses = self.listenerAddresses.withLockedValue { $0 }
@@ -248,7 +255,7 @@ public final class CalzinoServer: Service, Sendable {
                     }
                     // Nothing fails between taking the descriptors and registering: the registry gives them
                     // back when the connection closes (one close callback for both).
-                    let record = registry.add(channel, holding: descriptors) { SessionRecord(id: $0, clientAddress: channel.remoteAddress) }
+                    let record = registry.add(channel, holding: descriptors) { SessionRecord(id: $0, clientAddress: channel.remoteAddress, metrics: metrics) }
                     try RelayTuning.configure(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         SessionHandler(settings: settings, record: record)

@@ -15,6 +15,7 @@ enum PrivilegeDrop {
         if let user {
             if let number = UInt32(user) {
                 uid = number
+                gid = getpwuid(number).map { $0.pointee.pw_gid }
             } else if let entry = getpwnam(user) {
                 uid = entry.pointee.pw_uid
                 gid = entry.pointee.pw_gid
@@ -34,14 +35,31 @@ enum PrivilegeDrop {
         return (uid, gid)
     }
 
+    /// Checks what `perform` will do before anything is bound: the names resolve, a numeric user without an
+    /// entry in the user database has a `group`, and a group is not given alone to a process that would
+    /// stay root.
+    static func check(user: String?, group: String?) throws -> (uid: uid_t?, gid: gid_t?) {
+        let (uid, gid) = try Self.resolve(user: user, group: group)
+        if uid != nil, gid == nil {
+            throw Failure(description: "user '\(user ?? "")' has no entry in the user database: give group: too")
+        }
+        if uid == nil, gid != nil, getuid() == 0 {
+            throw Failure(description: "group: without user: would leave the process root; give user: too")
+        }
+        return (uid, gid)
+    }
+
     /// Switches group, then user; checks that the switch holds and cannot be undone.
     static func perform(user: String?, group: String?) throws {
         guard user != nil || group != nil else { return }
-        let (uid, gid) = try Self.resolve(user: user, group: group)
-        if let gid {
-            guard setgroups(0, nil) == 0 || getuid() != 0 else {
+        let (uid, gid) = try Self.check(user: user, group: group)
+        if getuid() == 0 || geteuid() == 0 {
+            // Root's supplementary groups go whatever else changes.
+            guard setgroups(0, nil) == 0 else {
                 throw Failure(description: "cannot clear the supplementary groups: errno \(errno)")
             }
+        }
+        if let gid {
             guard setgid(gid) == 0, getgid() == gid, getegid() == gid else {
                 throw Failure(description: "cannot switch to group \(gid): errno \(errno)")
             }

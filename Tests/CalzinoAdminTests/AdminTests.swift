@@ -158,4 +158,45 @@ struct AdminTests {
             try AdminConfiguration(address: try SocketAddress(ipAddress: "0.0.0.0", port: 9090), token: "t").validate()
         }
     }
+
+    /// Review findings: without a token only a loopback Host is answered (DNS rebinding); the scheme is
+    /// case-insensitive; `/sessions?limit=` caps the list; a client-chosen command is `unknown` in labels.
+    @Test func hostSchemeLimitAndCommandLabels() async throws {
+        let target = try await TestTarget.start(.echo)
+        let harness = try await AdminHarness.start()
+        let port = harness.socksPort, adminPort = harness.adminPort, targetPort = target.port
+        let (rebound, local, limited, metrics) = try await onThread { () -> (Int, Int, String, String) in
+            let tunnels = try (0..<2).map { _ in try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }
+            let odd = try RawSocket(port: port)
+            try odd.send([5, 1, 0, 5, 9, 0, 1, 127, 0, 0, 1, 0, 80])  // command 9
+            _ = try odd.receive(exactly: 2 + 10)
+            odd.close()
+            func get(_ path: String, host: String) throws -> (Int, String) {
+                let socket = try RawSocket(port: adminPort, timeoutSeconds: 10)
+                defer { socket.close() }
+                try socket.send(Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8))
+                let text = String(decoding: try socket.receiveUntilEOF(), as: UTF8.self)
+                let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+                return (status, text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? "")
+            }
+            let rebound = try get("/sessions", host: "attacker.example:\(adminPort)").0
+            let local = try get("/healthz", host: "localhost:\(adminPort)").0
+            let limited = try get("/sessions?limit=1", host: "127.0.0.1").1
+            usleep(100_000)
+            let metrics = try get("/metrics", host: "[::1]:\(adminPort)").1
+            tunnels.forEach { $0.close() }
+            return (rebound, local, limited, metrics)
+        }
+        #expect(rebound == 403)
+        #expect(local == 200)
+        let sessions = try JSONDecoder().decode([CalzinoSessionSnapshot].self, from: Data(limited.utf8))
+        #expect(sessions.count == 1, "\(sessions)")
+        let parsed = try PrometheusText(metrics)
+        #expect(parsed.value("calzino_sessions_total", ["command": "unknown"]) == 1, "\(parsed.samples.filter { $0.name == "calzino_sessions_total" })")
+        #expect(!metrics.contains("cmd-0x"))
+        #expect(AdminRoutesAccess.authorized("bearer s3cret", token: "s3cret") && AdminRoutesAccess.authorized("BEARER s3cret", token: "s3cret"))
+        #expect(!AdminRoutesAccess.authorized("Bearer s3cre", token: "s3cret"))
+        await harness.stop()
+        await target.stop()
+    }
 }

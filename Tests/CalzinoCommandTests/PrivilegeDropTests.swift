@@ -28,6 +28,16 @@ struct PrivilegeDropTests {
         return ids
     }
 
+    /// The ids once the process has become nobody (65534), or as they are after 2 s.
+    static func idsOnceDropped(_ pid: Int32) async throws -> [String: String] {
+        var ids = Self.ids(of: pid)
+        for _ in 0..<100 where ids["Uid"]?.hasPrefix("65534") != true {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            ids = Self.ids(of: pid)
+        }
+        return ids
+    }
+
     @Test(.enabled(if: PrivilegeDropTests.isRoot || ProcessInfo.processInfo.environment["CI"] == "true", "needs root"))
     func theServerBindsThenBecomesTheUser() async throws {
         #expect(Self.isRoot, "CI runs as root")
@@ -38,11 +48,7 @@ struct PrivilegeDropTests {
         let (server, log, port) = try await ServeProcess.start(["--config", config.path, "--listen", "127.0.0.1:1000"])
         defer { server.terminate() }
         // Every thread, the main one included (see Sources/calzino/Entry.swift), and so what `ps` shows.
-        var ids = Self.ids(of: server.processIdentifier)
-        for _ in 0..<100 where ids["Uid"]?.hasPrefix("65534") != true {
-            try await Task.sleep(nanoseconds: 20_000_000)
-            ids = Self.ids(of: server.processIdentifier)
-        }
+        let ids = try await Self.idsOnceDropped(server.processIdentifier)
         #expect(ids["Uid"] == "65534 65534 65534 65534", "real, effective, saved and file-system uid: \(ids)")
         #expect(ids["Gid"] == "65534 65534 65534 65534", "\(ids)")
         #expect(ids["Groups"] == "", "no supplementary groups: \(ids)")
@@ -91,6 +97,22 @@ extension PrivilegeDropTests {
         }
         #expect(rootThreads == 0, "threads still root: \(rootThreads)")
         kill(pid, SIGTERM)
+        _ = await ServeProcess.waitForExit(server, seconds: 10)
+        try? FileManager.default.removeItem(at: log)
+    }
+}
+
+extension PrivilegeDropTests {
+    /// Review finding: a numeric user takes its own group from the user database and loses root's groups.
+    @Test(.enabled(if: PrivilegeDropTests.isRoot || ProcessInfo.processInfo.environment["CI"] == "true", "needs root"))
+    func aNumericUserTakesItsGroup() async throws {
+        let config = try Self.config("user: \"65534\"\n")
+        defer { try? FileManager.default.removeItem(at: config) }
+        let (server, log, _) = try await ServeProcess.start(["--config", config.path])
+        defer { server.terminate() }
+        let ids = try await Self.idsOnceDropped(server.processIdentifier)
+        #expect(ids["Uid"] == "65534 65534 65534 65534" && ids["Gid"] == "65534 65534 65534 65534" && ids["Groups"] == "", "\(ids)")
+        kill(server.processIdentifier, SIGTERM)
         _ = await ServeProcess.waitForExit(server, seconds: 10)
         try? FileManager.default.removeItem(at: log)
     }

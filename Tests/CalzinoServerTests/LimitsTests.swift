@@ -6,8 +6,10 @@ import CalzinoTestSupport
 import Testing
 
 /// Session limits (total, per client, per user), the handshake rate per client, and bandwidth buckets
-/// per session and per user, through the real server on loopback.
-@Suite(.timeLimit(.minutes(1)))
+/// per session and per user, through the real server on loopback. Wall-clock rates: the tests run one at a
+/// time, and `scripts/test.sh` runs the suite apart from the others, so that they measure the server, not
+/// the load of parallel suites on two cores.
+@Suite(.serialized, .timeLimit(.minutes(1)))
 struct LimitsTests {
     @Test func sessionsPerClientAndInTotal() async throws {
         let target = try await TestTarget.start(.echo)

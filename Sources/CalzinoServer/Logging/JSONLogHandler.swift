@@ -53,6 +53,9 @@ public struct JSONLogHandler: LogHandler {
             var offset = 0
             while offset < bytes.count {
                 let written = bytes[offset...].withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+                if written < 0, errno == EINTR || errno == EAGAIN {
+                    continue  // interrupted, or a non-blocking stderr that is full: the rest of the line still goes
+                }
                 guard written > 0 else { return }  // standard error closed: nothing more can be said
                 offset += written
             }

@@ -34,17 +34,29 @@ final class ServerMetrics: Sendable {
         self.authFailures = factory.makeCounter(label: "calzino_auth_failures_total", dimensions: [])
         self.udpUp = factory.makeCounter(label: "calzino_udp_datagrams_total", dimensions: [("direction", "up")])
         self.udpDown = factory.makeCounter(label: "calzino_udp_datagrams_total", dimensions: [("direction", "down")])
-        // Families with labels are made when first met; these make every family show from the start.
+        // The families whose labels are a fixed set are made once, so that counting them takes no registry
+        // look-up (and every family shows from the start).
+        var udpDropped: [UDPDropReason: any CounterHandler] = [:]
         for reason in UDPDropReason.allCases {
-            _ = factory.makeCounter(label: "calzino_udp_dropped_total", dimensions: [("reason", reason.rawValue)])
+            udpDropped[reason] = factory.makeCounter(label: "calzino_udp_dropped_total", dimensions: [("reason", reason.rawValue)])
         }
-        for limit in ["max-sessions", "sessions-per-client", "sessions-per-user", "password-checks"] {
-            _ = factory.makeCounter(label: "calzino_limit_refusals_total", dimensions: [("limit", limit)])
+        self.udpDropped = udpDropped
+        var limitRefusals: [String: any CounterHandler] = [:]
+        for limit in Self.limits {
+            limitRefusals[limit] = factory.makeCounter(label: "calzino_limit_refusals_total", dimensions: [("limit", limit)])
         }
+        self.limitRefusals = limitRefusals
+        var refused: [ConnectionRefusal: any CounterHandler] = [:]
         for reason in ConnectionRefusal.allCases {
-            _ = factory.makeCounter(label: "calzino_connections_refused_total", dimensions: [("reason", reason.rawValue)])
+            refused[reason] = factory.makeCounter(label: "calzino_connections_refused_total", dimensions: [("reason", reason.rawValue)])
         }
+        self.refused = refused
     }
+
+    private let udpDropped: [UDPDropReason: any CounterHandler]
+    private let limitRefusals: [String: any CounterHandler]
+    private let refused: [ConnectionRefusal: any CounterHandler]
+    static let limits = ["max-sessions", "sessions-per-client", "sessions-per-user", "password-checks"]
 
     /// Why a connection was closed before a byte was read.
     enum ConnectionRefusal: String, CaseIterable, Sendable {
@@ -55,29 +67,37 @@ final class ServerMetrics: Sendable {
     }
 
     func connectionRefused(_ reason: ConnectionRefusal) {
-        self.factory.makeCounter(label: "calzino_connections_refused_total", dimensions: [("reason", reason.rawValue)]).increment(by: 1)
+        self.refused[reason]?.increment(by: 1)
+    }
+
+    /// The command as a label: the three of RFC 1928, or `unknown` (never the client's byte, which would
+    /// let a client make up series).
+    static func label(_ command: SOCKSClientRequest.Command) -> String {
+        switch command {
+        case .connect: return "connect"
+        case .bind: return "bind"
+        case .udpAssociate: return "udp-associate"
+        case .unknown: return "unknown"
+        }
     }
 
     /// Counts a session that ended, from its record.
     func sessionEnded(_ record: SessionRecord, duration: TimeAmount) {
         let version = record.request.map { "\($0.version)" } ?? "-"
-        let command = record.request.map { "\($0.command)" } ?? "-"
+        let command = record.request.map { Self.label($0.command) } ?? "-"
         let reply = record.reply?.codeDescription ?? "-"
         self.factory.makeCounter(
             label: "calzino_sessions_total",
             dimensions: [("version", version), ("command", command), ("reply", reply)]
         ).increment(by: 1)
         self.sessionDuration.recordNanoseconds(max(duration.nanoseconds, 0))
-        if let replied = record.firstReplyAt {
-            self.handshakeDuration.recordNanoseconds(max((replied - record.started).nanoseconds, 0))
-        }
         switch record.failure {
         case .authenticationFailed?:
             self.authFailures.increment(by: 1)
         case .limitReached(let limit)?:
             // "sessions-per-client 2": the limit's name is the label, never its value or who hit it.
             let name = limit.split(separator: " ").first.map(String.init) ?? limit
-            self.factory.makeCounter(label: "calzino_limit_refusals_total", dimensions: [("limit", name)]).increment(by: 1)
+            (self.limitRefusals[name] ?? self.limitRefusals["max-sessions"])?.increment(by: 1)
         case let failure?:
             if let reason = failure.denial {
                 self.factory.makeCounter(label: "calzino_rule_denials_total", dimensions: [("rule", reason.description)]).increment(by: 1)
@@ -92,8 +112,7 @@ final class ServerMetrics: Sendable {
             self.udpUp.increment(by: Int64(udp.datagramsUp))
             self.udpDown.increment(by: Int64(udp.datagramsDown))
             for reason in UDPDropReason.allCases where udp[reason] > 0 {
-                self.factory.makeCounter(label: "calzino_udp_dropped_total", dimensions: [("reason", reason.rawValue)])
-                    .increment(by: Int64(udp[reason]))
+                self.udpDropped[reason]?.increment(by: Int64(udp[reason]))
             }
         }
     }

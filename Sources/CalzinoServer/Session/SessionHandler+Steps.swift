@@ -31,8 +31,15 @@ extension SessionHandler: SessionStepReceiver {
         case .identFinished(.accepted(let user?)) where counts:
             self.record.user = user  // a confirmed USERID is the session's user for rules and limits
         case .dialFailed(_, let failure) where counts:
-            let destination = AccessLogText.quoted(self.record.request?.destination.description ?? "-")
-            self.settings.logger.debug("connect failed", metadata: ["session": "\(self.record.id)", "destination": "\(destination)", "error": "\(AccessLogText.quoted("\(failure)"))"])
+            // Client text: escaped for a text log; a JSON handler escapes it itself.
+            let text = self.settings.logFormat == .text
+            let destination = self.record.request?.destination.description ?? "-"
+            let error = "\(failure)"
+            self.settings.logger.debug("connect failed", metadata: [
+                "session": .stringConvertible(self.record.id),
+                "destination": .string(text ? AccessLogText.quoted(destination) : destination),
+                "error": .string(text ? AccessLogText.quoted(error) : error),
+            ])
         case .authenticationFinished, .identFinished, .dialSucceeded, .dialFailed, .bindListening, .associationOpened, .setupFailed:
             break
         }
@@ -168,6 +175,10 @@ extension SessionHandler: SessionStepReceiver {
         self.association = association
         self.record.reply = reply
         self.cancelDeadline()
+        // What the association has moved so far, for /sessions while it is open.
+        self.record.liveBytes = { [weak association] in
+            (association?.counters.bytesUp ?? 0, association?.counters.bytesDown ?? 0)
+        }
         association.watchIdle(timeout: self.settings.timeouts.udpIdleLimit) {
             self.perform(self.machine.associationIdle())
         }

@@ -86,7 +86,7 @@ extension SessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.settings.logger.debug("client connection error", metadata: ["session": "\(self.record.id)", "error": "\(error)"])
+        self.settings.logger.debug("client connection error", metadata: ["session": .stringConvertible(self.record.id), "error": "\(error)"])
         self.perform(self.machine.connectionFailed("\(error)"))
     }
 }
@@ -226,7 +226,7 @@ extension SessionHandler: DeadlineTarget {
         if action == .close(.handshakeTimeout) {
             self.settings.logger.debug(
                 "handshake deadline passed",
-                metadata: ["session": "\(self.record.id)", "client": "\(self.record.clientAddress.map(AddressText.format) ?? "-")"]
+                metadata: ["session": .stringConvertible(self.record.id), "client": "\(self.record.clientAddress.map(AddressText.format) ?? "-")"]
             )
         }
         self.perform(action)

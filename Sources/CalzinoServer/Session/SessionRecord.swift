@@ -15,10 +15,14 @@ final class SessionRecord {
     var reply: SOCKSServerMessage? {
         didSet {
             if self.firstReplyAt == nil, self.reply != nil {
-                self.firstReplyAt = .now()
+                let now = NIODeadline.now()
+                self.firstReplyAt = now
+                // At the reply, not at the session's end: a long session's handshake counts at once.
+                self.metrics?.handshakeDuration.recordNanoseconds(max((now - self.started).nanoseconds, 0))
             }
         }
     }
+    private let metrics: ServerMetrics?
     /// When the first reply went out: the end of the handshake, for `calzino_handshake_duration_seconds`.
     private(set) var firstReplyAt: NIODeadline?
     /// The bytes each way so far, while the relay runs (set by `RelayWiring`); read on the session's loop.
@@ -33,9 +37,10 @@ final class SessionRecord {
     var bytesDown: Int = 0
     private var logged = false
 
-    init(id: UInt64 = 0, clientAddress: SocketAddress?) {
+    init(id: UInt64 = 0, clientAddress: SocketAddress?, metrics: ServerMetrics? = nil) {
         self.id = id
         self.clientAddress = clientAddress
+        self.metrics = metrics
     }
 
     /// Keeps `failure` unless the session has already failed: the first cause is the one that explains the
@@ -101,13 +106,15 @@ final class SessionRecord {
             "requested": .string(self.request.map { $0.destination.description } ?? "-"),
             "connected": .string(self.connectedAddress.map(AddressText.format) ?? "-"),
             "reply": .string(self.reply?.codeDescription ?? "-"),
-            "up": .stringConvertible(self.udp?.bytesUp ?? self.bytesUp),
-            "down": .stringConvertible(self.udp?.bytesDown ?? self.bytesDown),
+            "up": .stringConvertible(self.bytesUp),
+            "down": .stringConvertible(self.bytesDown),
             "duration_ms": .stringConvertible(Double(max((NIODeadline.now() - self.started).nanoseconds, 0) / 100_000) / 10),
         ]
         if let udp = self.udp {
             fields["udp_up_datagrams"] = .stringConvertible(udp.datagramsUp)
+            fields["udp_up_bytes"] = .stringConvertible(udp.bytesUp)
             fields["udp_down_datagrams"] = .stringConvertible(udp.datagramsDown)
+            fields["udp_down_bytes"] = .stringConvertible(udp.bytesDown)
             var dropped: Logger.Metadata = [:]
             for reason in UDPDropReason.allCases {
                 dropped[reason.rawValue] = .stringConvertible(udp[reason])

@@ -42,18 +42,22 @@ final class SessionRegistry: Sendable {
         self.state.withLockedValue { $0.entries.count }
     }
 
-    /// The open sessions, each read on its own event loop.
-    func snapshots() async -> [CalzinoSessionSnapshot] {
+    /// The open sessions (the `limit` oldest), read on their own event loops: one hop per loop.
+    func snapshots(limit: Int) async -> [CalzinoSessionSnapshot] {
         let entries = self.state.withLockedValue { Array($0.entries.values) }
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, records: [NIOLoopBound<SessionRecord>])] = [:]
+        for entry in entries {
+            let key = ObjectIdentifier(entry.channel.eventLoop)
+            byLoop[key, default: (entry.channel.eventLoop, [])].records.append(entry.record)
+        }
         var snapshots: [CalzinoSessionSnapshot] = []
         snapshots.reserveCapacity(entries.count)
-        for entry in entries {
-            let record = entry.record
-            if let snapshot = try? await entry.channel.eventLoop.submit({ CalzinoSessionSnapshot(record.value) }).get() {
-                snapshots.append(snapshot)
+        for (loop, records) in byLoop.values {
+            if let taken = try? await loop.submit({ records.map { CalzinoSessionSnapshot($0.value) } }).get() {
+                snapshots.append(contentsOf: taken)
             }
         }
-        return snapshots.sorted { $0.id < $1.id }
+        return Array(snapshots.sorted { $0.id < $1.id }.prefix(max(limit, 0)))
     }
 
     /// Waits until every session has ended or `deadline` passes; returns how many are still open.
