@@ -59,32 +59,18 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "calzino")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let server = CalzinoServer(configuration: configuration, group: group, logger: logger)
-        // ServiceGroup stops services in reverse order, each after the one before has returned: the admin
-        // listener goes first in the list so that it stops last, answering /readyz with 503 while the
-        // server drains.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        let adminServer = admin.map { AdminServer(configuration: $0, server: server, registry: registry, group: group, logger: logger) }
-        if let adminServer {
-            services.append(.init(service: adminServer))
-        }
-        services.append(.init(service: server))
+        // A user or group that cannot be had is an error before anything is bound.
         do {
-            // A user or group that cannot be had is an error before anything is bound.
             _ = try PrivilegeDrop.check(user: options.user, group: options.group)
-            // Bind first (ports below 1024 need the privileges), then drop them before serving anyone.
-            try await server.start()
-            try await adminServer?.start()
-            try PrivilegeDrop.perform(user: options.user, group: options.group)
-            if options.user != nil || options.group != nil {
-                logger.info("privileges dropped", metadata: ["uid": "\(getuid())", "gid": "\(getgid())"])
-            }
         } catch {
             logger.error("server failed", metadata: ["error": "\(error)"])
-            await server.shutdown()
-            await adminServer?.stop()
             try? await group.shutdownGracefully()
             throw ExitCode.failure
         }
+        let adminServer = admin.map { AdminServer(configuration: $0, server: server, registry: registry, group: group, logger: logger) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ServeService(server: server, admin: adminServer, user: options.user, group: options.group, logger: logger)),
+        ]
         if let configPath {
             services.append(.init(service: ConfigurationReloader(path: configPath, flags: flagOptions, server: server, logger: logger)))
         }

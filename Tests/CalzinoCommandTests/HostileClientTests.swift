@@ -165,8 +165,16 @@ struct HostileClientTests {
         let source = try await TestTarget.start(.source(count: 64 << 20))
         let (server, log, port) = try await ServeProcess.start([])
         let probe = ProcessProbe(pid: server.processIdentifier)
-        let baseline = probe.openDescriptors
         let resettingPort = resetting.port, closingPort = closing.port, sourcePort = source.port
+        // Warm up: one session, so that descriptors the process opens once, lazily, are in the baseline.
+        try await onThread {
+            let warm = try RawSocket(port: port)
+            try warm.send(Wire.socks5Connect(port: closingPort))
+            _ = try? warm.receiveUntilEOF()
+            warm.close()
+        }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let baseline = probe.openDescriptors
         try await onThread {
             for _ in 0..<30 {
                 // The target resets after 256 KiB: the client sees its connection end.
