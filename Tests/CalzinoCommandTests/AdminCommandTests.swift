@@ -40,8 +40,13 @@ struct AdminCommandTests {
             let tunnel = try Wire.openTunnel(proxyPort: port, targetPort: targetPort, payload: [1, 2, 3])
             _ = try tunnel.receive(exactly: 3)
             tunnel.close()
-            usleep(200_000)
-            return (try Self.get(port: adminPort, path: "/healthz").0, try Self.get(port: adminPort, path: "/metrics").1)
+            // The session is counted when the server has seen it end.
+            var metrics = ""
+            for _ in 0..<100 where !metrics.contains("reply=\"0x00\"} 1") {
+                usleep(50_000)
+                metrics = try Self.get(port: adminPort, path: "/metrics").1
+            }
+            return (try Self.get(port: adminPort, path: "/healthz").0, metrics)
         }
         #expect(health == 200)
         #expect(metrics.contains(#"calzino_sessions_total{version="5",command="connect",reply="0x00"} 1"#), "\(metrics)")

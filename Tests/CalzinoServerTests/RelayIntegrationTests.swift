@@ -181,7 +181,8 @@ struct RelayIntegrationTests {
 extension RelayIntegrationTests {
     @Test func idleTimeoutClosesAQuietSession() async throws {
         let target = try await TestTarget.start(.echo)
-        let proxy = try await TestServer.start { $0.timeouts.idle = .milliseconds(400) }
+        // 2 s: short for a test, long enough that a loaded machine relays the one byte before it passes.
+        let proxy = try await TestServer.start { $0.timeouts.idle = .seconds(2) }
         let port = proxy.port, targetPort = target.port
         let (echo, closed) = try await onThread {
             let socket = try RawSocket(port: port)

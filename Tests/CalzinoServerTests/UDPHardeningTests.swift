@@ -137,8 +137,13 @@ struct UDPHardeningTests {
         #expect(echoes > 0 && echoes <= Self.allowed(seconds), "\(echoes) of 200 datagrams of 1,000 bytes in \(seconds) s at 16 KiB/s")
         await proxy.stop()
         let lines = await proxy.accessLines(atLeast: 1)
-        let dropped = lines.first.flatMap { line in line.split(separator: ",").first { $0.hasPrefix("bandwidth:") } }
-        #expect((dropped.flatMap { Int($0.dropFirst("bandwidth:".count)) } ?? 0) >= 200 - Self.allowed(seconds), "\(lines)")
+        let line = lines.first ?? ""
+        // What the server forwarded stays within the rate; what it dropped for it is counted. (A loaded
+        // machine may lose some datagrams before the server reads them: those are nobody's count.)
+        let forwarded = line.range(of: "udp-up=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+        let dropped = line.range(of: "bandwidth:").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+        #expect((forwarded ?? Int.max) <= Self.allowed(seconds), "\(line)")
+        #expect((dropped ?? 0) >= 100, "\(line)")
         await echo.stop()
     }
 
