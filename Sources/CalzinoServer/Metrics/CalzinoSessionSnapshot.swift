@@ -17,8 +17,17 @@ public struct CalzinoSessionSnapshot: Sendable, Codable, Hashable {
     public var bytesDown: Int
     public var ageSeconds: Double
 
-    init(_ record: SessionRecord, now: NIODeadline = .now()) {
-        let live: (up: Int, down: Int) = record.liveBytes?() ?? (record.bytesUp, record.bytesDown)
+    /// Taken on the session's event loop: the bytes so far are read from the relay's handler, or the UDP
+    /// association, in `channel`'s pipeline (nothing on the data path keeps them for this).
+    init(_ record: SessionRecord, channel: any Channel, now: NIODeadline = .now()) {
+        var live = (up: record.bytesUp, down: record.bytesDown)
+        if let relay = try? channel.pipeline.syncOperations.handler(type: RelayHandler.self) {
+            live = (relay.bytesRead, relay.partnerBytesRead)
+        } else if let session = try? channel.pipeline.syncOperations.handler(type: SessionHandler.self),
+            let counters = session.association?.counters
+        {
+            live = (counters.bytesUp, counters.bytesDown)
+        }
         let udp = record.udp
         self.id = record.id
         self.client = record.clientAddress.map(AddressText.format) ?? "-"

@@ -20,6 +20,9 @@ final class RelayHandler {
 
     /// Bytes read on this channel (and so written to the partner). Plain integer: one event loop.
     private(set) var bytesRead: Int = 0
+
+    /// Bytes read by the partner (the other direction), for a snapshot taken on this loop.
+    var partnerBytesRead: Int { self.partner?.bytesRead ?? 0 }
     /// The server's byte counter for this direction, told once per read burst; `nil` without metrics.
     var byteCounter: (any CounterHandler)?
     /// What `byteCounter` has been told so far.

@@ -25,9 +25,6 @@ enum RelayWiring {
         }
         clientSide.byteCounter = settings.metrics?.bytesUp
         targetSide.byteCounter = settings.metrics?.bytesDown
-        record.liveBytes = { [weak clientSide, weak targetSide] in
-            (clientSide?.bytesRead ?? 0, targetSide?.bytesRead ?? 0)
-        }
         try context.pipeline.syncOperations.addHandler(clientSide, position: .after(handler))
         try target.pipeline.syncOperations.addHandler(targetSide)
         try target.syncOptions?.setOption(.autoRead, value: true)

@@ -175,10 +175,6 @@ extension SessionHandler: SessionStepReceiver {
         self.association = association
         self.record.reply = reply
         self.cancelDeadline()
-        // What the association has moved so far, for /sessions while it is open.
-        self.record.liveBytes = { [weak association] in
-            (association?.counters.bytesUp ?? 0, association?.counters.bytesDown ?? 0)
-        }
         association.watchIdle(timeout: self.settings.timeouts.udpIdleLimit) {
             self.perform(self.machine.associationIdle())
         }

@@ -25,8 +25,6 @@ final class SessionRecord {
     private let metrics: ServerMetrics?
     /// When the first reply went out: the end of the handshake, for `calzino_handshake_duration_seconds`.
     private(set) var firstReplyAt: NIODeadline?
-    /// The bytes each way so far, while the relay runs (set by `RelayWiring`); read on the session's loop.
-    var liveBytes: (() -> (up: Int, down: Int))?
     /// The rule that allowed or denied the request, or denied a later destination; `nil` without rules.
     var rule: DecidingRule?
     /// Why it failed, for a failure reply or a close without one: the first failure met (`recordFailure`).
@@ -59,7 +57,6 @@ final class SessionRecord {
     func finish(_ settings: SessionSettings) {
         guard !self.logged else { return }
         self.logged = true
-        self.liveBytes = nil
         settings.metrics?.sessionEnded(self, duration: NIODeadline.now() - self.started)
         if settings.logFormat == .json {
             settings.accessLogger.info("session", metadata: self.fields)

@@ -45,17 +45,18 @@ final class SessionRegistry: Sendable {
     /// The open sessions (the `limit` oldest), read on their own event loops: one hop per loop.
     func snapshots(limit: Int) async -> [CalzinoSessionSnapshot] {
         let entries = self.state.withLockedValue { Array($0.entries.values) }
-        var byLoop: [ObjectIdentifier: (loop: any EventLoop, records: [NIOLoopBound<SessionRecord>])] = [:]
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, entries: [Entry])] = [:]
         for entry in entries {
             let key = ObjectIdentifier(entry.channel.eventLoop)
-            byLoop[key, default: (entry.channel.eventLoop, [])].records.append(entry.record)
+            byLoop[key, default: (entry.channel.eventLoop, [])].entries.append(entry)
         }
         var snapshots: [CalzinoSessionSnapshot] = []
         snapshots.reserveCapacity(entries.count)
-        for (loop, records) in byLoop.values {
-            if let taken = try? await loop.submit({ records.map { CalzinoSessionSnapshot($0.value) } }).get() {
-                snapshots.append(contentsOf: taken)
-            }
+        for (loop, onLoop) in byLoop.values {
+            let taken = try? await loop.submit {
+                onLoop.map { CalzinoSessionSnapshot($0.record.value, channel: $0.channel) }
+            }.get()
+            snapshots.append(contentsOf: taken ?? [])
         }
         return Array(snapshots.sorted { $0.id < $1.id }.prefix(max(limit, 0)))
     }
