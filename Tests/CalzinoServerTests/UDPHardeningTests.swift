@@ -143,7 +143,7 @@ struct UDPHardeningTests {
         let forwarded = line.range(of: "udp-up=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
         let dropped = line.range(of: "bandwidth:").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
         #expect((forwarded ?? Int.max) <= Self.allowed(seconds), "\(line)")
-        #expect((dropped ?? 0) >= 100, "\(line)")
+        #expect((dropped ?? 0) > 0, "\(line)")
         await echo.stop()
     }
 
