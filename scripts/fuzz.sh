@@ -26,8 +26,16 @@ mkdir -p "$work/crashes"
 # fuzzer's coverage or the address sanitizer, never both (C code, given both to clang, was fine). The
 # `-Xswiftc` flag comes last on every swiftc line and names both. `-enable-testing` lets FuzzSession drive
 # the server's internal session state machine (`@testable import`).
-CALZINO_FUZZ=1 swift build --scratch-path .build/fuzz -c release --sanitize=fuzzer --sanitize=address \
-    -Xswiftc -sanitize=address,fuzzer -Xswiftc -enable-testing 2>&1 | grep -E "error|Compiling Fuzz|Build " || true
+# A build that fails stops the script with its errors: the harnesses of an earlier build would otherwise be
+# fuzzed as if they were these (issue 14).
+build_log="$work/build.log"
+if ! CALZINO_FUZZ=1 swift build --scratch-path .build/fuzz -c release --sanitize=fuzzer --sanitize=address \
+    -Xswiftc -sanitize=address,fuzzer -Xswiftc -enable-testing >"$build_log" 2>&1; then
+    grep -E "error" "$build_log" >&2 || tail -20 "$build_log" >&2
+    echo "error: the fuzz build failed (full log: $build_log)" >&2
+    exit 1
+fi
+grep -E "Compiling Fuzz|Build " "$build_log" || true
 for harness in "${harnesses[@]}"; do
     counters=$(".build/fuzz/release/$harness" -runs=0 2>&1 | grep -oE "\(([0-9]+) inline 8-bit counters\)" | grep -oE "[0-9]+" | head -1)
     if [ "${counters:-0}" -lt 5000 ]; then
