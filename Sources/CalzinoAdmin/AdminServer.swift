@@ -80,11 +80,8 @@ public final class AdminServer: Service, Sendable {
         try? await channel?.close()
     }
 
-    /// Starts (unless `start()` was called already), then listens until graceful shutdown.
     public func run() async throws {
-        if self.channel.withLockedValue({ $0 == nil }) {
-            try await self.start()
-        }
+        try await self.start()
         try? await gracefulShutdown()
         await self.stop()
     }

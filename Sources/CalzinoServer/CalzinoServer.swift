@@ -25,7 +25,6 @@ public final class CalzinoServer: Service, Sendable {
     private let limiters = SharedLimiters()
     private let metrics: ServerMetrics?
     private let draining = NIOLockedValueBox(false)
-    private let started = NIOLockedValueBox(false)
 
     /// Descriptors kept for listeners, the event loops' own, standard streams and the resolver.
     static let reservedDescriptors = 64
@@ -87,7 +86,6 @@ public final class CalzinoServer: Service, Sendable {
     /// Binds every listener; returns the bound addresses (a port 0 becomes the real port).
     @discardableResult
     public func start() async throws -> [SocketAddress] {
-        self.started.withLockedValue { $0 = true }
         let configuration = self.configuration
         try configuration.validate()
         let descriptors = configuration.descriptorLimit ?? FileDescriptorLimit.raiseSoftToHard()
@@ -205,12 +203,8 @@ public final class CalzinoServer: Service, Sendable {
         self.logger.info("stopped")
     }
 
-    /// Starts (unless `start()` was called already, as the executable does to bind before it drops
-    /// privileges), then runs until graceful shutdown and stops.
     public func run() async throws {
-        if !self.started.withLockedValue({ $0 }) {
-            try await self.start()
-        }
+        try await self.start()
         // Returns on graceful shutdown; throws on cancellation. Either way the server stops the same way.
         try? await gracefulShutdown()
         await self.shutdown()

@@ -49,10 +49,10 @@ enum PrivilegeDrop {
         return (uid, gid)
     }
 
-    /// Switches group, then user; checks that the switch holds and cannot be undone.
-    static func perform(user: String?, group: String?) throws {
-        guard user != nil || group != nil else { return }
-        let (uid, gid) = try Self.check(user: user, group: group)
+    /// Switches to the group, then the user, that `check` resolved; checks that the switch holds and cannot
+    /// be undone.
+    static func perform(uid: uid_t?, gid: gid_t?) throws {
+        guard uid != nil || gid != nil else { return }
         if getuid() == 0 || geteuid() == 0 {
             // Root's supplementary groups go whatever else changes.
             guard setgroups(0, nil) == 0 else {

@@ -60,8 +60,9 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let server = CalzinoServer(configuration: configuration, group: group, logger: logger)
         // A user or group that cannot be had is an error before anything is bound.
+        let ids: (uid: uid_t?, gid: gid_t?)
         do {
-            _ = try PrivilegeDrop.check(user: options.user, group: options.group)
+            ids = try PrivilegeDrop.check(user: options.user, group: options.group)
         } catch {
             logger.error("server failed", metadata: ["error": "\(error)"])
             try? await group.shutdownGracefully()
@@ -69,7 +70,7 @@ struct Serve: AsyncParsableCommand {
         }
         let adminServer = admin.map { AdminServer(configuration: $0, server: server, registry: registry, group: group, logger: logger) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: ServeService(server: server, admin: adminServer, user: options.user, group: options.group, logger: logger)),
+            .init(service: ServeService(server: server, admin: adminServer, uid: ids.uid, gid: ids.gid, logger: logger)),
         ]
         if let configPath {
             services.append(.init(service: ConfigurationReloader(path: configPath, flags: flagOptions, server: server, logger: logger)))

@@ -11,16 +11,17 @@ import ServiceLifecycle
 struct ServeService: Service {
     let server: CalzinoServer
     let admin: AdminServer?
-    let user: String?
-    let group: String?
+    /// The ids `PrivilegeDrop.check` resolved before anything was bound (`nil`: no switch).
+    let uid: uid_t?
+    let gid: gid_t?
     let logger: Logger
 
     func run() async throws {
         do {
             try await self.server.start()
             try await self.admin?.start()
-            try PrivilegeDrop.perform(user: self.user, group: self.group)
-            if self.user != nil || self.group != nil {
+            try PrivilegeDrop.perform(uid: self.uid, gid: self.gid)
+            if self.uid != nil || self.gid != nil {
                 self.logger.info("privileges dropped", metadata: ["uid": "\(getuid())", "gid": "\(getgid())"])
             }
         } catch {

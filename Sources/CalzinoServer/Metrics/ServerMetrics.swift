@@ -21,8 +21,6 @@ final class ServerMetrics: Sendable {
     let udpUp: any CounterHandler
     let udpDown: any CounterHandler
 
-    static let prefix = "calzino_"
-
     init(factory: any MetricsFactory) {
         self.factory = factory
         self.bytesUp = factory.makeCounter(label: "calzino_bytes_total", dimensions: [("direction", "up")])
