@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the real clients and tools the tests drive (curl,
-# ncat, proxychains4, chromium, promtool, systemd-analyze, PySocks, python-socks) when they are missing,
+# ncat, proxychains4, chromium, promtool, systemd-analyze, iproute2, PySocks, python-socks) when they are missing,
 # builds, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ command -v proxychains4 >/dev/null 2>&1 || need_apt+=(proxychains4)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# Network namespaces for NetworkNamespaceTests (two unrouted networks joined only by calzino).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq

@@ -24,8 +24,7 @@ def echo_tcp(conn):
             conn.sendall(data)
 
 
-def serve_tcp(host, port, handler):
-    server = socket.create_server((host, port))
+def serve_tcp(server, handler):
     while True:
         conn, _ = server.accept()
         threading.Thread(target=handler, args=(conn,), daemon=True).start()
@@ -46,10 +45,13 @@ def bind_helper(conn):
 
 
 def wan_servers(host):
-    threading.Thread(target=serve_tcp, args=(host, 7000, echo_tcp), daemon=True).start()
-    threading.Thread(target=serve_tcp, args=(host, 7002, bind_helper), daemon=True).start()
+    # Every port is bound before "ready" is printed: the script waits for that line.
+    echo = socket.create_server((host, 7000))
+    helper = socket.create_server((host, 7002))
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind((host, 7001))
+    threading.Thread(target=serve_tcp, args=(echo, echo_tcp), daemon=True).start()
+    threading.Thread(target=serve_tcp, args=(helper, bind_helper), daemon=True).start()
     print("ready", flush=True)
     while True:
         data, source = udp.recvfrom(70000)
