@@ -51,7 +51,7 @@ struct HostileClientTests {
         }
         #expect(served == 50, "every well-behaved session completes beside 2,000 stalled ones")
         #expect(slowest < 1, "none waits on the stalled ones: slowest \(slowest) s")
-        let closed = try await onThread { stalled.filter { $0.waitForClose() }.count }
+        let closed = try await onThread { stalled.filter { $0.waitForFIN() }.count }
         let elapsed = Date().timeIntervalSince(opened)
         #expect(closed == 2000, "every stalled connection is closed")
         #expect(elapsed < 12, "at the deadline (3 s), not later: \(elapsed) s")
@@ -137,7 +137,7 @@ struct HostileClientTests {
         let cpuBefore = probe.cpuTicks
         try await Task.sleep(nanoseconds: 2_000_000_000)
         let cpuTicks = probe.cpuTicks - cpuBefore
-        let shed = try await onThread { held.filter { $0.waitForClose() }.count }
+        let shed = try await onThread { held.filter { $0.waitForFIN() }.count }
         #expect(shed >= 150 - 18 && shed < 150, "beyond the capacity connections are closed: \(shed) of 150")
         #expect(cpuTicks < 20, "no busy loop while saturated: \(cpuTicks) ticks of CPU in 2 s")
         #expect(server.isRunning)

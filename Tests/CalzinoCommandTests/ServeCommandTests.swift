@@ -82,7 +82,7 @@ struct ServeCommandTests {
         } else {
             server.terminate()
         }
-        #expect(try await onThread { socket.waitForClose() }, "the idle tunnel was closed")
+        #expect(try await onThread { socket.waitForFIN() }, "the idle tunnel was closed")
         await target.stop()
     }
 }

@@ -89,7 +89,7 @@ struct BindIntegrationTests {
             let first = try client.receive(exactly: 10)
             let peer = try RawSocket(port: Self.port(first[8...]), localHost: "127.0.0.3")
             let second = try client.receive(exactly: 10)
-            return (second, client.waitForClose(), peer.waitForClose())
+            return (second, client.waitForFIN(), peer.waitForFIN())
         }
         #expect(second[1] == 0x02, "not allowed")
         #expect(clientClosed)
@@ -103,7 +103,7 @@ struct BindIntegrationTests {
         let (first, second, closed) = try await onThread { () -> ([UInt8], [UInt8], Bool) in
             let client = try RawSocket(port: port)
             try client.send([4, 2, 0, 0, 127, 0, 0, 1, 0])
-            return (try client.receive(exactly: 8), try client.receive(exactly: 8), client.waitForClose())
+            return (try client.receive(exactly: 8), try client.receive(exactly: 8), client.waitForFIN())
         }
         #expect(first[1] == 0x5A)
         #expect(second[1] == 0x5B)

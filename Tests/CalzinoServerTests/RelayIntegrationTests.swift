@@ -1,5 +1,6 @@
 @testable import CalzinoServer
 import Foundation
+import Glibc
 import NIOCore
 import NIOPosix
 import CalzinoTestSupport
@@ -65,17 +66,19 @@ struct RelayIntegrationTests {
         let target = try await recorder.start(greeting: Array("bye".utf8))
         let proxy = try await TestServer.start()
         let port = proxy.port, targetPort = target.port
-        let greeting = try await onThread {
+        let (greeting, ending) = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             // The target has sent "bye" and shut its write half: we see EOF, and may still send.
             let greeting = try socket.receiveUntilEOF()
             try socket.send(TestPattern.bytes(from: 0, count: 300_000))
             socket.shutdownWrite()
-            _ = socket.waitForClose()
-            return greeting
+            // Both directions done: the server closes in order once the target has closed.
+            return (greeting, socket.waitForEnd())
         }
         #expect(greeting == Array("bye".utf8))
-        let recorded = await recorder.waitForEOF()
+        #expect(ending == .fin, "the server closed the finished session with a FIN, not \(ending)")
+        let (recorded, targetEnding) = await recorder.waitForEnd()
+        #expect(targetEnding == .eof, "our FIN reached the target as its EOF")
         #expect(recorded.count == 300_000)
         #expect(recorded == TestPattern.bytes(from: 0, count: 300_000))
         await proxy.stop()
@@ -157,15 +160,27 @@ struct RelayIntegrationTests {
         await target.stop()
     }
 
-    @Test func clientResetClosesTheTarget() async throws {
-        let target = try await TestTarget.start(.source(count: 1 << 30))
+    /// A client that resets its connection: the target is reset too (a FIN would tell it the stream ended
+    /// complete), and the session ends and is logged.
+    @Test func clientResetResetsTheTarget() async throws {
+        let recorder = TargetRecorder()
+        let target = try await recorder.start(greeting: Array("hi".utf8), shutOutput: false)
         let proxy = try await TestServer.start()
         let port = proxy.port, targetPort = target.port
-        try await onThread {
+        let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
-            _ = try socket.receive(exactly: 100_000)
-            socket.reset()
+            _ = try socket.receive(exactly: 2)
+            try socket.send(Array(repeating: 7, count: 1000))
+            return socket
         }
+        // Every byte reached the target before the reset, so nothing unread could turn a close into a reset.
+        for _ in 0..<500 where await recorder.waitForEnd(within: 0).bytes.count < 1000 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        socket.reset()
+        let (recorded, ending) = await recorder.waitForEnd()
+        #expect(recorded.count == 1000)
+        #expect(ending == .reset, "the target saw \(String(describing: ending))")
         let lines = await proxy.accessLines(atLeast: 1, within: 10)
         #expect(lines.count == 1, "the session ended and was logged")
         // The registry hears of the close through the channel's close future, just after the handlers.
@@ -175,6 +190,33 @@ struct RelayIntegrationTests {
         #expect(proxy.server.openSessions == 0)
         await proxy.stop()
         await target.stop()
+    }
+
+    /// A target that resets: the client is reset too.
+    @Test func targetResetResetsTheClient() async throws {
+        let target = try await TestTarget.start(custom: { ResetOnFirstByte() })
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let ending = try await onThread {
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
+            try socket.send([1])
+            return socket.waitForEnd()
+        }
+        #expect(ending == .reset, "the client saw \(ending)")
+        await proxy.stop()
+        await target.stop()
+    }
+}
+
+/// A target that resets the connection when the first byte arrives.
+private final class ResetOnFirstByte: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if let socket = context.channel as? any SocketOptionProvider {
+            _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        }
+        context.close(promise: nil)
     }
 }
 
@@ -188,7 +230,7 @@ extension RelayIntegrationTests {
             let socket = try RawSocket(port: port)
             try socket.send(Wire.socks5Connect(port: targetPort) + [1])
             _ = try Wire.readSOCKS5Reply(socket)
-            return (try socket.receive(exactly: 1), socket.waitForClose())
+            return (try socket.receive(exactly: 1), socket.waitForFIN())
         }
         #expect(echo == [1])
         #expect(closed)

@@ -152,7 +152,7 @@ struct RulesIntegrationTests {
             let first = try Wire.openTunnel(proxyPort: port, targetPort: quickPort)
             let second = try Wire.openTunnel(proxyPort: port, targetPort: otherPort)
             let start = NIODeadline.now()
-            let closed = first.waitForClose()
+            let closed = first.waitForFIN()
             let took = NIODeadline.now() - start
             try second.send([1])
             let stillOpen = try second.receive(exactly: 1) == [1]

@@ -140,7 +140,7 @@ struct UDPIntegrationTests {
         let proxyPort = proxy.port
         let closed = try await onThread {
             let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: 9)
-            return control.waitForClose()
+            return control.waitForFIN()
         }
         #expect(closed, "the server ends an idle association and its control connection")
         let lines = await proxy.accessLines(atLeast: 1)

@@ -161,13 +161,55 @@ package final class RawSocket: @unchecked Sendable {
         shutdown(self.fd, CInt(SHUT_WR))
     }
 
-    /// Whether the peer has closed: a receive returns EOF (or a reset) within the timeout.
-    package func waitForClose() -> Bool {
-        var byte: UInt8 = 0
-        while true {
-            let n = recv(self.fd, &byte, 1, 0)
-            if n == 0 { return true }
-            if n < 0 { return errno == ECONNRESET }
+    /// How a connection ended, as its receiving side sees it.
+    package enum Ending: Equatable, Sendable, CustomStringConvertible {
+        /// An orderly close: the peer sent a FIN (a receive returned 0).
+        case fin
+        /// The peer (or the kernel on its behalf) sent a reset.
+        case reset
+        /// Nothing ended within the socket's receive timeout.
+        case stillOpen
+        /// Any other receive error.
+        case failed(errno: CInt)
+
+        package var description: String {
+            switch self {
+            case .fin: "FIN"
+            case .reset: "reset"
+            case .stillOpen: "still open"
+            case .failed(let code): "recv errno \(code)"
+            }
         }
+    }
+
+    /// Reads until the connection ends or the receive timeout passes: what arrived, and how it ended.
+    package func receiveUntilEnd(limit: Int = 1 << 20) -> (bytes: [UInt8], ending: Ending) {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return (result, .fin) }
+            if n > 0 {
+                // Past the limit, bytes are counted out but not kept.
+                if result.count < limit { result += chunk[0..<min(n, limit - result.count)] }
+                continue
+            }
+            switch errno {
+            case ECONNRESET: return (result, .reset)
+            case EAGAIN, EWOULDBLOCK: return (result, .stillOpen)
+            case EINTR: continue
+            case let code: return (result, .failed(errno: code))
+            }
+        }
+    }
+
+    /// Reads (and discards) until the connection ends or the receive timeout passes, and says how it ended.
+    package func waitForEnd() -> Ending {
+        self.receiveUntilEnd(limit: 0).ending
+    }
+
+    /// Whether the peer closed in order (a FIN) within the timeout; a reset is not such a close.
+    package func waitForFIN() -> Bool {
+        self.waitForEnd() == .fin
     }
 }

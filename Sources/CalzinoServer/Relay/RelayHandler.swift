@@ -1,5 +1,8 @@
 import CoreMetrics
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One half of the relay between a client and its target: bytes read on this channel are written to the
 /// partner's channel untouched, flushed once per read burst, and reading stops while the partner cannot take
@@ -10,7 +13,8 @@ import NIOCore
 /// Ending a session without losing bytes:
 /// - EOF here becomes a write shutdown on the partner, after the partner's pending writes;
 /// - a clean close here lets the partner finish its pending writes before it closes;
-/// - an error or reset here closes the partner at once.
+/// - an error or reset here resets the partner (SO_LINGER 0, then close): a FIN would tell the partner that
+///   the stream ended complete (an upload cut short would pass for a whole one), so the abort is passed on.
 final class RelayHandler {
     private var partner: RelayHandler?
     private var context: ChannelHandlerContext?
@@ -75,7 +79,7 @@ extension RelayHandler {
     /// The partner's channel is gone.
     private func partnerClosed(failed: Bool) {
         if failed {
-            self.context?.close(promise: nil)
+            self.resetAndClose()
         } else {
             self.closeAfterPendingWrites()
         }
@@ -91,6 +95,16 @@ extension RelayHandler {
 
     private var isWritable: Bool {
         self.context?.channel.isWritable ?? false
+    }
+
+    /// Closes with a reset: with a zero linger time, the kernel sends RST and drops what is unsent. Set on the
+    /// event loop, the option takes effect at once, before the close.
+    private func resetAndClose() {
+        guard let context = self.context else { return }
+        if let socket = context.channel as? any SocketOptionProvider {
+            _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        }
+        context.close(promise: nil)
     }
 
     /// Writes complete in order, so an empty write's promise completes after every byte queued before it.
