@@ -187,38 +187,6 @@ struct FailureIntegrationTests {
         await proxy.stop()
     }
 
-    /// One name whose lookup never answers does not hold up other sessions.
-    @Test func slowNameDoesNotDelayOtherSessions() async throws {
-        let target = try await TestTarget.start(.echo)
-        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
-        let proxy = try await TestServer.start {
-            $0.timeouts.connect = .seconds(30)
-            $0.timeouts.handshake = .seconds(30)
-            $0.dialer = DirectDialer(resolver: { StaticResolver(eventLoop: $0, table: ["fast.test": [loopback]], hanging: ["slow.test"]) })
-        }
-        let port = proxy.port, targetPort = target.port
-        let stuck = try await onThread {
-            let socket = try RawSocket(port: port)
-            try socket.send([5, 1, 0] + Array(Wire.socks5ConnectName("slow.test", port: 80).dropFirst(3)))
-            _ = try socket.receive(exactly: 2)
-            return socket
-        }
-        let echoed = try await onThread {
-            (0..<20).allSatisfy { _ in
-                guard let socket = try? RawSocket(port: port) else { return false }
-                guard (try? socket.send([5, 1, 0] + Array(Wire.socks5ConnectName("fast.test", port: targetPort).dropFirst(3)) + [42])) != nil,
-                    let reply = try? Wire.readSOCKS5Reply(socket), reply.reply[1] == 0,
-                    let echo = try? socket.receive(exactly: 1)
-                else { return false }
-                return echo == [42]
-            }
-        }
-        #expect(echoed, "20 sessions completed while a lookup hangs")
-        stuck.close()
-        await proxy.stop()
-        await target.stop()
-    }
-
     @Test func accessLogLineHasEveryField() async throws {
         let target = try await TestTarget.start(.echo)
         let proxy = try await TestServer.start()

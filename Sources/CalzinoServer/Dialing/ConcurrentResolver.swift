@@ -1,5 +1,4 @@
 import CoreMetrics
-import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -12,26 +11,43 @@ import Musl
 import Darwin
 #endif
 
-/// Resolves a name with `getaddrinfo` on Dispatch's concurrent global queue.
+/// Resolves a name with `getaddrinfo` on a pool of lookup threads of its own (`lookupThreads`).
 ///
 /// NIO's own `GetaddrinfoResolver` offloads to one serial queue per event loop, so a single slow name
-/// would hold up every other lookup on that loop. Here each lookup has its own worker: a slow name delays
-/// only its own session. One `getaddrinfo(AF_UNSPEC)` call answers both the A and the AAAA query.
+/// would hold up every other lookup on that loop. Dispatch's global queue is no better on Linux: it is as
+/// wide as the cores and adds a thread only about once a second while its workers block, so two names
+/// waiting on a dead DNS server held every other lookup for seconds (`SlowLookupTests`). Here up to
+/// `lookupThreadCount` lookups block at once, each delaying only its own session; beyond that, lookups wait
+/// their turn, which also bounds the threads a flood of names can tie up. One `getaddrinfo(AF_UNSPEC)` call
+/// answers both the A and the AAAA query.
 public final class ConcurrentResolver: Resolver, Sendable {
+    /// How many blocking lookups may be under way at once (CONNECT, BIND and UDP names together).
+    static let lookupThreadCount = 64
+
+    /// Started on the first lookup; its threads idle in a condition wait (about 10 KiB of memory each).
+    private static let lookupThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: lookupThreadCount)
+        pool.start()
+        return pool
+    }()
+
     private let v4Promise: EventLoopPromise<[SocketAddress]>
     private let v6Promise: EventLoopPromise<[SocketAddress]>
     private let started = NIOLockedValueBox(false)
     /// Told how long each lookup took (the server's `calzino_dns_duration_seconds`).
     private let timer: (any TimerHandler)?
+    /// The blocking call made on the worker: `getaddrinfo`, or a stand-in that blocks on purpose in tests.
+    private let lookup: BlockingLookup
 
-    public convenience init(eventLoop: any EventLoop) {
-        self.init(eventLoop: eventLoop, timer: nil)
+    public convenience init(eventLoop: any EventLoop, lookup: BlockingLookup = .system) {
+        self.init(eventLoop: eventLoop, timer: nil, lookup: lookup)
     }
 
-    init(eventLoop: any EventLoop, timer: (any TimerHandler)?) {
+    init(eventLoop: any EventLoop, timer: (any TimerHandler)?, lookup: BlockingLookup = .system) {
         self.v4Promise = eventLoop.makePromise()
         self.v6Promise = eventLoop.makePromise()
         self.timer = timer
+        self.lookup = lookup
     }
 
     public func initiateAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> {
@@ -54,8 +70,9 @@ public final class ConcurrentResolver: Resolver, Sendable {
         }
         guard first else { return }
         let timer = self.timer
-        DispatchQueue.global().async {
-            switch Self.lookup(host: host, port: port, timer: timer) {
+        let lookup = self.lookup
+        Self.lookupThreads.submit { _ in
+            switch Self.timed(timer, lookup.run(host, port)) {
             case .success(let (v4, v6)):
                 self.v6Promise.succeed(v6)
                 self.v4Promise.succeed(v4)
@@ -72,16 +89,21 @@ public final class ConcurrentResolver: Resolver, Sendable {
             return eventLoop.makeFailedFuture(ResolutionError(name: host, detail: "name contains NUL"))
         }
         let promise = eventLoop.makePromise(of: [SocketAddress].self)
-        DispatchQueue.global().async {
-            promise.completeWith(Self.lookup(host: host, port: port, timer: timer).map { $0.1 + $0.0 }.mapError { $0 as any Error })
+        Self.lookupThreads.submit { _ in
+            promise.completeWith(Self.timed(timer, Self.getaddrinfoLookup(host: host, port: port)).map { $0.1 + $0.0 }.mapError { $0 as any Error })
         }
         return promise.futureResult
     }
 
-    /// A blocking `getaddrinfo` for TCP, split by family; `timer` is told how long it took.
-    static func lookup(host: String, port: Int, timer: (any TimerHandler)? = nil) -> Result<([SocketAddress], [SocketAddress]), ResolutionError> {
+    /// Runs `lookup`, telling `timer` how long it took.
+    static func timed<T>(_ timer: (any TimerHandler)?, _ lookup: @autoclosure () -> T) -> T {
         let start = NIODeadline.now()
         defer { timer?.recordNanoseconds(max((NIODeadline.now() - start).nanoseconds, 0)) }
+        return lookup()
+    }
+
+    /// A blocking `getaddrinfo` for TCP, split by family.
+    static func getaddrinfoLookup(host: String, port: Int) -> Result<([SocketAddress], [SocketAddress]), ResolutionError> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Darwin)

@@ -13,25 +13,35 @@ public struct DirectDialer: SOCKSDialer {
     private let makeResolver: ResolverFactory
     /// Whether the resolver is the built-in one, which the server can time (`timingLookups`).
     private let builtInResolver: Bool
+    /// The built-in resolver's blocking call.
+    private let lookup: BlockingLookup
 
     public init(resolver: @escaping ResolverFactory) {
         self.makeResolver = resolver
         self.builtInResolver = false
+        self.lookup = .system
     }
 
     public init() {
-        self.makeResolver = { ConcurrentResolver(eventLoop: $0) }
-        self.builtInResolver = true
+        self.init(lookup: .system)
     }
 
-    private init(timer: any TimerHandler) {
-        self.makeResolver = { ConcurrentResolver(eventLoop: $0, timer: timer) }
+    /// The built-in resolver with its blocking call replaced (tests give it one that blocks on purpose).
+    public init(lookup: BlockingLookup) {
+        self.makeResolver = { ConcurrentResolver(eventLoop: $0, lookup: lookup) }
         self.builtInResolver = true
+        self.lookup = lookup
+    }
+
+    private init(timer: any TimerHandler, lookup: BlockingLookup) {
+        self.makeResolver = { ConcurrentResolver(eventLoop: $0, timer: timer, lookup: lookup) }
+        self.builtInResolver = true
+        self.lookup = lookup
     }
 
     /// This dialer with its lookups timed by `timer`, when it uses the built-in resolver.
     func timingLookups(_ timer: any TimerHandler) -> DirectDialer {
-        self.builtInResolver ? DirectDialer(timer: timer) : self
+        self.builtInResolver ? DirectDialer(timer: timer, lookup: self.lookup) : self
     }
 
     public func dial(_ destination: SOCKSEndpoint, on eventLoop: any EventLoop, timeout: TimeAmount, policy: DestinationPolicy) -> EventLoopFuture<any Channel> {
