@@ -34,19 +34,19 @@ struct AdminTests {
             $0.rules = AccessRules(rules: [AccessRule(name: "no-81", action: .deny, destinationPorts: [PortRange(parsing: "81")!])])
         }
         let port = harness.socksPort, targetPort = target.port, echoPort = echo.port
-        try await onThread {
-            for _ in 0..<3 {
+        // The sessions run on a thread of their own; what they saw is checked here, on the test's task.
+        let (served, deniedReply, wrongStatus, datagram) = try await onThread { () -> (Int, UInt8, UInt8?, UInt8?) in
+            let served = try (0..<3).filter { _ in
                 let (socket, _) = try Self.login(proxyPort: port)
-                #expect(try Self.connect(socket, port: targetPort) == 0)
+                defer { socket.close() }
+                guard try Self.connect(socket, port: targetPort) == 0 else { return false }
                 try socket.send([UInt8](repeating: 1, count: 100))
-                #expect(try socket.receive(exactly: 100).count == 100)
-                socket.close()
-            }
+                return try socket.receive(exactly: 100).count == 100
+            }.count
             let (denied, _) = try Self.login(proxyPort: port)
-            #expect(try Self.connect(denied, port: 81) == 2)
+            let deniedReply = try Self.connect(denied, port: 81)
             denied.close()
             let (wrong, status) = try Self.login(proxyPort: port, password: "nope")
-            #expect(status == nil)
             wrong.close()
             // A UDP association whose one datagram goes to the denied port.
             let client = try UDPSocket(timeoutMilliseconds: 300)
@@ -56,9 +56,14 @@ struct AdminTests {
             let relayPort = Int(reply[8]) << 8 | Int(reply[9])
             try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: 81) + [1], to: "127.0.0.1", port: relayPort)
             try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [2], to: "127.0.0.1", port: relayPort)
-            #expect(client.receive()?.last == 2)
+            let datagram = client.receive()?.last
             control.close()
+            return (served, deniedReply, status, datagram)
         }
+        #expect(served == 3)
+        #expect(deniedReply == 2)
+        #expect(wrongStatus == nil)
+        #expect(datagram == 2)
         // Every session has ended (and been counted) once no connection is open.
         for _ in 0..<200 where harness.server.openSessions > 0 {
             try await Task.sleep(nanoseconds: 10_000_000)

@@ -19,23 +19,25 @@ struct DescriptorCapacityTests {
         let server = CalzinoServer(configuration: configuration, logger: logger)
         let port = try #require(try await server.start().first?.port)
         let echo4Port = echo4.port, echo6Port = echo6.port, targetPort = target.port
-        let (associations, tunnel, refusedAtOnce) = try await onThread { () -> ([RawSocket], RawSocket, Bool) in
+        let (associations, echoes, tunnel, code, refusedAtOnce) = try await onThread { () -> ([RawSocket], [UInt8?], RawSocket, UInt8, Bool) in
             var controls: [RawSocket] = []
+            var echoes: [UInt8?] = []
             for _ in 0..<2 {
                 let client = try UDPSocket(timeoutMilliseconds: 3000)
                 let (control, _, relayPort) = try UDPWire.associate(proxyPort: port, declaredPort: client.port)
                 controls.append(control)
                 try client.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echo4Port) + [4], to: "127.0.0.1", port: relayPort)
-                #expect(client.receive()?.last == 4)
+                echoes.append(client.receive()?.last)
                 try client.send(UDPWire.header(ipv6Loopback: echo6Port) + [6], to: "127.0.0.1", port: relayPort)
-                #expect(client.receive()?.last == 6)
+                echoes.append(client.receive()?.last)
             }
             let (tunnel, code) = try Wire.connectReply(proxyPort: port, targetPort: targetPort)
-            #expect(code == 0, "the tenth descriptor is still there")
             // Nothing sent: a close with nothing unread is a FIN, so the ending says it was the server's close.
             let refused = try RawSocket(port: port, timeoutSeconds: 2)
-            return (controls, tunnel, refused.waitForFIN())
+            return (controls, echoes, tunnel, code, refused.waitForFIN())
         }
+        #expect(echoes == [4, 6, 4, 6], "both associations reached both families")
+        #expect(code == 0, "the tenth descriptor is still there")
         #expect(refusedAtOnce, "a connection beyond the descriptors is closed at once")
         #expect(log.lines.contains { $0.contains("descriptor capacity reached") }, "\(log.lines)")
         #expect(server.limitersForTests.descriptors.held == 10)

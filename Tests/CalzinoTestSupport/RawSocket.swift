@@ -182,12 +182,36 @@ package final class RawSocket: @unchecked Sendable {
         }
     }
 
-    /// Reads until the connection ends or the receive timeout passes: what arrived, and how it ended.
-    package func receiveUntilEnd(limit: Int = 1 << 20) -> (bytes: [UInt8], ending: Ending) {
+    /// Reads until `count` bytes have come (`ending` nil) or the connection ends or the receive timeout passes
+    /// first (`ending` says which): unlike `receive(exactly:)`, a timeout is not mistaken for a close.
+    package func receive(upTo count: Int) -> (bytes: [UInt8], ending: Ending?) {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(count, 1))
+        while result.count < count {
+            let n = chunk.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, count - result.count, 0) }
+            if n == 0 { return (result, .fin) }
+            if n > 0 {
+                result += chunk[0..<n]
+                continue
+            }
+            switch errno {
+            case ECONNRESET: return (result, .reset)
+            case EAGAIN, EWOULDBLOCK: return (result, .stillOpen)
+            case EINTR: continue
+            case let code: return (result, .failed(errno: code))
+            }
+        }
+        return (result, nil)
+    }
+
+    /// Reads until the connection ends or the receive timeout passes: what arrived, and how it ended. With
+    /// `waiting: false`, only what has already arrived is read: `.stillOpen` means no end has come yet.
+    package func receiveUntilEnd(limit: Int = 1 << 20, waiting: Bool = true) -> (bytes: [UInt8], ending: Ending) {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
+        let flags = waiting ? 0 : CInt(MSG_DONTWAIT)
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, flags) }
             if n == 0 { return (result, .fin) }
             if n > 0 {
                 // Past the limit, bytes are counted out but not kept.
