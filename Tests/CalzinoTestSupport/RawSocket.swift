@@ -172,6 +172,16 @@ package final class RawSocket: @unchecked Sendable {
         /// Any other receive error.
         case failed(errno: CInt)
 
+        /// The ending a failed receive reports; nil for EINTR (receive again).
+        init?(receiveErrno code: CInt) {
+            switch code {
+            case ECONNRESET: self = .reset
+            case EAGAIN, EWOULDBLOCK: self = .stillOpen
+            case EINTR: return nil
+            default: self = .failed(errno: code)
+            }
+        }
+
         package var description: String {
             switch self {
             case .fin: "FIN"
@@ -194,12 +204,7 @@ package final class RawSocket: @unchecked Sendable {
                 result += chunk[0..<n]
                 continue
             }
-            switch errno {
-            case ECONNRESET: return (result, .reset)
-            case EAGAIN, EWOULDBLOCK: return (result, .stillOpen)
-            case EINTR: continue
-            case let code: return (result, .failed(errno: code))
-            }
+            if let ending = Ending(receiveErrno: errno) { return (result, ending) }
         }
         return (result, nil)
     }
@@ -218,12 +223,7 @@ package final class RawSocket: @unchecked Sendable {
                 if result.count < limit { result += chunk[0..<min(n, limit - result.count)] }
                 continue
             }
-            switch errno {
-            case ECONNRESET: return (result, .reset)
-            case EAGAIN, EWOULDBLOCK: return (result, .stillOpen)
-            case EINTR: continue
-            case let code: return (result, .failed(errno: code))
-            }
+            if let ending = Ending(receiveErrno: errno) { return (result, ending) }
         }
     }
 
