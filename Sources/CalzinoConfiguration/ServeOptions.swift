@@ -12,13 +12,16 @@ public struct ServeOptions: Sendable {
     public struct Listener: Sendable {
         public var addresses: [SocketAddress]
         public var name: String?
+        /// Skipped with a warning, instead of failing the start, when it cannot be bound.
+        public var optional: Bool
         /// Where it was written, for messages; `nil` for the command line.
         public var file: String?
         public var line: Int
 
-        public init(addresses: [SocketAddress], name: String? = nil, file: String? = nil, line: Int = 0) {
+        public init(addresses: [SocketAddress], name: String? = nil, optional: Bool = false, file: String? = nil, line: Int = 0) {
             self.addresses = addresses
             self.name = name
+            self.optional = optional
             self.file = file
             self.line = line
         }
@@ -38,6 +41,8 @@ public struct ServeOptions: Sendable {
     public var usersFile: String?
     /// Where the configuration file named the users file, for an error about reading it.
     var usersFileLine: Int?
+    /// The line of each rule in the file, by rule name, for messages.
+    var ruleLines: [String: Int] = [:]
     public var allowOpenProxy: Bool?
     public var allowPrivateDestinations: Bool?
     public var ident: IdentMode?
@@ -123,7 +128,8 @@ public struct ServeOptions: Sendable {
     public func makeConfiguration() throws -> CalzinoServerConfiguration {
         var configuration = CalzinoServerConfiguration()
         if let listen = self.listen {
-            configuration.listeners = listen.flatMap(\.addresses)
+            configuration.listeners = listen.filter { !$0.optional }.flatMap(\.addresses)
+            configuration.optionalListeners = listen.filter(\.optional).flatMap(\.addresses)
             for listener in listen {
                 for address in listener.addresses {
                     configuration.listenerNames[address] = listener.name
@@ -144,7 +150,7 @@ public struct ServeOptions: Sendable {
         configuration.allowPrivateDestinations = self.allowPrivateDestinations ?? false
         configuration.ident = self.ident ?? .off
         if let port = self.identPort { configuration.identPort = port }
-        configuration.rules = AccessRules(rules: self.rules, defaultAction: self.defaultAction ?? .allow)
+        configuration.rules = AccessRules(rules: try self.rulesResolvingListeners(of: configuration), defaultAction: self.defaultAction ?? .allow)
         configuration.users = try self.makeUsers()
         do {
             try configuration.validate()

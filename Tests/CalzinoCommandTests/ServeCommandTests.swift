@@ -6,6 +6,18 @@ import Testing
 /// The `calzino` binary as an operator runs it: help, flag errors, signals and the drain.
 @Suite(.timeLimit(.minutes(2)))
 struct ServeCommandTests {
+    /// Every option of `calzino serve`, each with its explanation and the file key it matches.
+    static let serveOptions: [(flag: String, fileKey: String?)] = [
+        ("--config", nil), ("--listen", "listen"), ("--handshake-timeout", "timeouts.handshake"),
+        ("--connect-timeout", "timeouts.connect"), ("--bind-timeout", "timeouts.bind"), ("--udp-advertise", "udp-advertise"),
+        ("--udp-client-port", "udp-client-port"), ("--udp-replies", "udp-replies"), ("--udp-idle-timeout", "timeouts.udp-idle"),
+        ("--idle-timeout", "timeouts.idle"), ("--drain-timeout", "timeouts.drain"), ("--log-level", "log-level"),
+        ("--log-format", "log-format"), ("--threads", "threads"), ("--users", "users-file"),
+        ("--allow-open-proxy", "allow-open-proxy"), ("--allow-private-destinations", "allow-private-destinations"),
+        ("--max-sessions", "limits.max-sessions"), ("--max-connections", "limits.max-connections"), ("--ident", "ident"),
+        ("--admin", "admin"),
+    ]
+
     @Test func helpExplainsEveryOption() async throws {
         let top = try await ProcessRunner.run([TestPaths.calzino, "--help"])
         #expect(top.status == 0)
@@ -13,8 +25,23 @@ struct ServeCommandTests {
         let serve = try await ProcessRunner.run([TestPaths.calzino, "serve", "--help"])
         let text = String(decoding: serve.stdout, as: UTF8.self)
         #expect(serve.status == 0)
-        for option in ["--listen", "--handshake-timeout", "--connect-timeout", "--idle-timeout", "--drain-timeout", "--log-level", "--threads"] {
-            #expect(text.contains(option), "\(option) is explained")
+        // The help of each option: from its line (`  --flag` then a space or end of line, so that
+        // `--idle-timeout` is not found inside `--udp-idle-timeout`) to the next option's.
+        let lines = text.components(separatedBy: "\n")
+        let starts = lines.indices.filter { lines[$0].hasPrefix("  -") }
+        var help: [String: String] = [:]
+        for (index, start) in starts.enumerated() {
+            let end = index + 1 < starts.count ? starts[index + 1] : lines.count
+            let flag = lines[start].dropFirst(2).prefix { $0 != " " }
+            help[String(flag)] = lines[start..<end].joined(separator: " ").split(separator: " ").joined(separator: " ")
+        }
+        #expect(Set(help.keys) == Set(Self.serveOptions.map(\.flag) + ["--version", "-h,"]), "the options in the help: \(help.keys.sorted())")
+        for (flag, fileKey) in Self.serveOptions {
+            let explanation = help[flag] ?? ""
+            #expect(explanation.count > flag.count + 30, "\(flag) is explained: \(explanation)")
+            if let fileKey {
+                #expect(explanation.contains("(file: \(fileKey))"), "\(flag) names its file key \(fileKey): \(explanation)")
+            }
         }
     }
 
@@ -65,16 +92,19 @@ struct ServeCommandTests {
         await target.stop()
     }
 
-    /// A session that outlives the drain deadline is closed, and the process still exits 0.
+    /// A session that outlives the drain deadline is closed by the server at the deadline (not at the signal,
+    /// and not only by the kernel at exit), and the process still exits 0.
     @Test func drainDeadlineClosesLeftoverSessions() async throws {
         let target = try await TestTarget.start(.echo)
-        let (server, _, port) = try await ServeProcess.start(["--drain-timeout", "500ms"])
+        let (server, log, port) = try await ServeProcess.start(["--drain-timeout", "500ms"])
         let targetPort = target.port
         let socket = try await onThread {
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
             return socket
         }
+        let signalled = Date()
         kill(server.processIdentifier, SIGINT)
+        async let end = onThread { (socket.waitForEnd(), Date()) }
         let exited = await ServeProcess.waitForExit(server, seconds: 20)
         #expect(exited)
         if exited {
@@ -82,7 +112,12 @@ struct ServeCommandTests {
         } else {
             server.terminate()
         }
-        #expect(try await onThread { socket.waitForFIN() }, "the idle tunnel was closed")
+        let (ending, endedAt) = try await end
+        let closedAfter = endedAt.timeIntervalSince(signalled)
+        #expect(ending == .fin, "the idle tunnel was closed in order")
+        #expect(closedAfter > 0.4 && closedAfter < 5, "closed at the 500 ms drain deadline: \(closedAfter) s after SIGINT")
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("drain deadline passed, closing sessions"), "\(text)")
         await target.stop()
     }
 }

@@ -15,8 +15,11 @@ import Testing
         listen:
           - 127.0.0.1:1080
           - {address: "[::1]:1081", name: lan}
+          - {address: "[::1]:1082", optional: true}
         log-level: debug
+        log-format: json
         threads: 2
+        users-file: more-users
         users:
           alice: "\(hash)"
           bob: "\(hash)"
@@ -31,6 +34,7 @@ import Testing
         ident: optional
         ident-port: 1113
         limits:
+          max-connections: 300
           max-sessions: 500
           sessions-per-client: 20
           sessions-per-user: 10
@@ -38,6 +42,9 @@ import Testing
           bandwidth-per-session: {up: 1MiB, down: 10MB}
           bandwidth-per-user: {down: 512KiB}
           client-ipv6-prefix: 56
+        admin: {address: "127.0.0.1:9180", token-file: admin-token}
+        user: nobody
+        group: nogroup
         default-action: deny
         rules:
           - name: no-smtp
@@ -59,14 +66,30 @@ import Testing
             bandwidth-per-user: {down: 2MiB}
         """
 
+    /// `full` with the users file it names, in a directory of its own; returns the file's path.
+    static func writeFull() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calzino-full-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Self.full.write(to: directory.appendingPathComponent("full.yaml"), atomically: true, encoding: .utf8)
+        try "# another team\ncarol:\(Self.hash)\n".write(to: directory.appendingPathComponent("more-users"), atomically: true, encoding: .utf8)
+        return directory.appendingPathComponent("full.yaml").path
+    }
+
+    /// Every key of the file reaches the configuration (the table's keys: `ConfigurationKey.topLevel`).
     @Test func everyKeyOfAFullFile() throws {
-        let options = try ServeOptions.parse(Self.full, file: "full.yaml")
+        let path = try Self.writeFull()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let directory = (path as NSString).deletingLastPathComponent
+        let options = try ServeOptions.load(path: path)
         let configuration = try options.makeConfiguration()
         #expect(configuration.listeners.count == 2)
+        #expect(configuration.optionalListeners == [try SocketAddress(ipAddress: "::1", port: 1082)])
         #expect(configuration.listenerName(try SocketAddress(ipAddress: "::1", port: 1081)) == "lan")
         #expect(configuration.listenerName(try SocketAddress(ipAddress: "127.0.0.1", port: 1080)) == "127.0.0.1:1080")
         #expect(options.logLevel == "debug" && options.threads == 2)
-        #expect(configuration.users?.names == ["alice", "bob"])
+        #expect(options.logFormat == .json && configuration.logFormat == .json)
+        #expect(configuration.users?.names == ["alice", "bob", "carol"], "inline users and the users file's")
+        #expect(options.usersFile == "\(directory)/more-users", "relative to the file")
         #expect(configuration.allowPrivateDestinations && !configuration.allowOpenProxy)
         #expect(configuration.timeouts == Timeouts(handshake: .seconds(5), connect: .seconds(3), bind: .seconds(30), idle: .minutes(10), udpIdle: .zero, drain: .minutes(1), ident: .seconds(2)))
         #expect(configuration.timeouts.udpIdleLimit == nil, "0 disables the UDP idle timeout")
@@ -74,15 +97,19 @@ import Testing
         #expect(configuration.udpAdvertise?.ipAddress == "192.0.2.1")
         #expect(configuration.udpClientPort == .first && configuration.udpReplies == .any)
         #expect(configuration.limits == Limits(
-            maxSessions: 500, sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
+            maxConnections: 300, maxSessions: 500, sessionsPerClient: 20, sessionsPerUser: 10, handshakesPerClientPerSecond: 50,
             bandwidthPerSession: Bandwidth(up: 1 << 20, down: 10_000_000), bandwidthPerUser: Bandwidth(down: 512 << 10),
             clientIPv6Prefix: 56
         ))
+        #expect(options.admin?.address == (try SocketAddress(ipAddress: "127.0.0.1", port: 9180)))
+        #expect(options.admin?.tokenFile == "\(directory)/admin-token", "relative to the file")
+        #expect(options.user == "nobody" && options.group == "nogroup")
         #expect(configuration.rules.defaultAction == .deny)
         let rules = configuration.rules.rules
         #expect(rules.map(\.name) == ["no-smtp", "staff-web"])
         let staff = rules[1]
         #expect(staff.action == .allow && staff.listeners == ["lan"])
+        #expect(staff.clients?.map(\.description) == ["127.0.0.0/8", "::1"])
         #expect(staff.users == ["alice", "bob", "carol"], "groups expand into users")
         #expect(staff.versions == [.socks5] && staff.commands == [.connect, .udp])
         #expect(staff.destinationNames?.map(\.description) == ["*.example.com", "intranet"])
@@ -92,10 +119,50 @@ import Testing
             timeouts: [.connect: .seconds(2), .idle: .minutes(5)],
             limits: Limits(bandwidthPerSession: Bandwidth(up: 64 << 10), bandwidthPerUser: Bandwidth(down: 2 << 20))
         ))
-        // The report of check-config reads back as a configuration with the same rules.
         let report = EffectiveConfiguration.describe(options, configuration)
-        #expect(report.contains("name: \"staff-web\"") && report.contains("users: alice, bob"))
+        #expect(report.contains("# users: alice, bob, carol"), "users by name")
         #expect(!report.contains("scrypt"), "never a hash")
+    }
+
+    /// check-config's report, read back as a configuration file, describes the same configuration: every key
+    /// the report writes survives. The one thing it cannot carry is the users' hashes (it lists users by name
+    /// in a comment), so the users line is left out of the comparison.
+    @Test func theReportOfAFullFileReadsBackTheSame() throws {
+        let path = try Self.writeFull()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let options = try ServeOptions.load(path: path)
+        let report = EffectiveConfiguration.describe(options, try options.makeConfiguration())
+        let again = try ServeOptions.parse(report, file: "report.yaml")
+        let reportAgain = EffectiveConfiguration.describe(again, try again.makeConfiguration())
+        let withoutUsers = { (text: String) in text.split(separator: "\n").filter { !$0.hasPrefix("# users:") } }
+        #expect(withoutUsers(reportAgain) == withoutUsers(report), "\(report)\n---\n\(reportAgain)")
+        // A key the report left out would be left out twice: compare what it configures, too.
+        let first = try options.makeConfiguration(), second = try again.makeConfiguration()
+        #expect(second.listeners == first.listeners && second.optionalListeners == first.optionalListeners)
+        #expect(second.listenerNames == first.listenerNames)
+        #expect(second.timeouts == first.timeouts && second.limits == first.limits)
+        #expect(second.udpAdvertise == first.udpAdvertise && second.udpClientPort == first.udpClientPort && second.udpReplies == first.udpReplies)
+        #expect(second.ident == first.ident && second.identPort == first.identPort)
+        #expect(second.allowOpenProxy == first.allowOpenProxy && second.allowPrivateDestinations == first.allowPrivateDestinations)
+        #expect(second.logFormat == first.logFormat && again.logLevel == options.logLevel && again.threads == options.threads)
+        #expect(again.admin?.address == options.admin?.address && again.admin?.tokenFile == options.admin?.tokenFile)
+        #expect(again.user == options.user && again.group == options.group)
+        #expect(second.rules.defaultAction == first.rules.defaultAction)
+        #expect(second.rules.rules == first.rules.rules, "every rule reads back the same")
+    }
+
+    /// The default's optional `[::1]` listener stays optional through the report (it was written as a
+    /// comment, and read back as a listener that must bind).
+    @Test func theDefaultReportReadsBackTheSame() throws {
+        let options = try ServeOptions.parse("# nothing\n", file: "empty.yaml")
+        let configuration = try options.makeConfiguration()
+        let report = EffectiveConfiguration.describe(options, configuration)
+        let again = try ServeOptions.parse(report, file: "report.yaml")
+        let configurationAgain = try again.makeConfiguration()
+        #expect(configurationAgain.listeners == configuration.listeners)
+        #expect(configurationAgain.optionalListeners == configuration.optionalListeners)
+        #expect(again.threads == nil, "the per-core default stays a default")
+        #expect(EffectiveConfiguration.describe(again, configurationAgain) == report)
     }
 
     /// The example files in the repository are valid, and say what they are for.
@@ -127,6 +194,24 @@ import Testing
         #expect(again.rules.first?.overrides == options.rules.first?.overrides)
         #expect(try again.makeConfiguration().timeouts == options.makeConfiguration().timeouts)
         #expect(try again.makeConfiguration().limits == options.makeConfiguration().limits)
+    }
+
+    /// Found by FuzzConfig (seed `regression-yaml-error-past-the-last-line`): the YAML parser places a problem
+    /// at the end of a file without a final newline on a line the file does not have.
+    @Test func aYAMLErrorAtTheEndNamesTheLastLine() throws {
+        let error = try #require(throws: ConfigurationFileError.self) { try ServeOptions.parse("listen: [126.0.sten: [126.0.0sp", file: "f.yaml") }
+        #expect(error.line == 1)
+        #expect(error.problem.hasPrefix("not valid YAML: at the end of the file"), "\(error)")
+    }
+
+    /// Found by FuzzConfig (seed `regression-unnamed-rule-in-the-report`): an unnamed rule's name is its
+    /// position, `#2`, which the report wrote as a name that no file may use, so the report did not read back.
+    @Test func anUnnamedRuleReadsBackUnnamed() throws {
+        let options = try ServeOptions.parse("rules:\n  - {name: first, action: deny, to-ports: [25]}\n  - {action: allow}\n", file: "f.yaml")
+        let report = EffectiveConfiguration.describe(options, try options.makeConfiguration())
+        let again = try ServeOptions.parse(report, file: "report.yaml")
+        #expect(again.rules.map(\.name) == ["first", "#2"])
+        #expect(EffectiveConfiguration.describe(again, try again.makeConfiguration()) == report)
     }
 
     /// Rules may name listeners and groups written after them.

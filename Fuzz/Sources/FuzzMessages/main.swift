@@ -22,6 +22,7 @@ func check<Message: Equatable>(_ bytes: [UInt8], _ reader: Reader<Message>) {
         }
         message = read
     } catch {
+        guard buffer.readerIndex == 0 else { fatalError("a reader that threw \(error) moved the reader index") }
         return
     }
     let length = buffer.readerIndex

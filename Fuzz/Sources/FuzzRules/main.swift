@@ -5,8 +5,8 @@ import SOCKSCore
 // The rule syntax's matchers (CIDR blocks, address sets, names, ports) on arbitrary text, and the rule
 // evaluation on arbitrary requests. Properties, beyond not crashing: a matcher written back with its
 // description parses to one that matches the same; with every destination field known the rules always
-// decide; a verdict before resolution that allows or denies outright is the verdict after it too when the
-// rules look only at names.
+// decide; a verdict given before resolution (the name known, not the address) stands after it, but for the
+// protected-class check that needs the address.
 
 func host(_ bytes: ArraySlice<UInt8>) -> SOCKSHost {
     guard let first = bytes.first else { return .ipv4(0) }
@@ -57,8 +57,29 @@ public func fuzzRules(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     request.destinationName = name
     request.destinationAddress = target
     request.destinationPort = port
-    if case .undecided = accessRules.evaluate(request, protected: protected) {
+    let late = accessRules.evaluate(request, protected: protected)
+    if case .undecided = late {
         fatalError("undecided with every destination field known")
+    }
+    // Before resolution only the name is known. A verdict given then stands after it: a denial exactly; an
+    // allowance by the same rule, unless the address turns out to be in a protected class that the allowing
+    // rule does not name (the check that needs the address).
+    var early = request
+    early.destinationAddress = nil
+    switch accessRules.evaluate(early, protected: protected) {
+    case .undecided:
+        break
+    case .denied(let reason):
+        guard case .denied(reason) = late else { fatalError("denied (\(reason)) before resolution, \(late) after") }
+    case .allowed(let rule):
+        switch late {
+        case .allowed(let lateRule) where lateRule?.name == rule?.name:
+            break
+        case .denied(.protected):
+            guard rule?.destinationAddresses == nil else { fatalError("a rule naming addresses allowed \(name) before resolution") }
+        default:
+            fatalError("allowed by \(rule?.name ?? "default") before resolution, \(late) after")
+        }
     }
     return 0
 }

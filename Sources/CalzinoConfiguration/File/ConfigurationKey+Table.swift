@@ -7,7 +7,14 @@ extension ConfigurationKey {
     static let topLevel: [ConfigurationKey] = [
         ConfigurationKey(
             name: "listen",
-            read: { node, file in file.options.listen = try node.list().map(ListenKey.parse) },
+            read: { node, file in
+                let listeners = try node.list().map(ListenKey.parse)
+                // Optional listeners may all fail to bind: one at least must be certain.
+                guard listeners.isEmpty || listeners.contains(where: { !$0.optional }) else {
+                    throw node.error("every listener is optional: at least one must not be")
+                }
+                file.options.listen = listeners
+            },
             print: { view in ListenKey.print(view.configuration) }
         ),
         ConfigurationKey(
@@ -19,7 +26,8 @@ extension ConfigurationKey {
         ConfigurationKey(
             name: "threads",
             read: { node, file in file.options.threads = try node.int(in: ServeOptions.threadRange) },
-            print: { view in ["threads: \(view.options.threads.map(String.init) ?? "\(System.coreCount)  # one per core")"] }
+            // The default follows the machine, so the report keeps it a comment: read back elsewhere, it still does.
+            print: { view in [view.options.threads.map { "threads: \($0)" } ?? "# threads: \(System.coreCount)  (one per core, the default)"] }
         ),
         ConfigurationKey(
             name: "users-file",

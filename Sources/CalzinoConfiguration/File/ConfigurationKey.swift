@@ -49,6 +49,9 @@ struct FileReading {
         let groups = try self.groupsNode.map(GroupsKey.parse) ?? [:]
         if let rules = self.rulesNode {
             self.options.rules = try RuleParser(groups: groups, listeners: self.options.listenerNames).parse(rules)
+            for (rule, node) in zip(self.options.rules, try rules.list()) {
+                self.options.ruleLines[rule.name] = node.line
+            }
         }
     }
 }

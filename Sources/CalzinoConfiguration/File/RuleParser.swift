@@ -86,7 +86,11 @@ struct RuleParser {
     }
 
     private static func print(_ rule: AccessRule) -> [String] {
-        var lines = ["  - name: \"\(rule.name)\"", "    action: \(rule.action.rawValue)"]
+        // An unnamed rule's name is its position (`#2`), which no written name can be (a name does not start
+        // with '#'): written without one, it reads back at the same position with the same name.
+        var lines = rule.name.hasPrefix("#")
+            ? ["  - action: \(rule.action.rawValue)  # unnamed: \(rule.name)"]
+            : ["  - name: \"\(rule.name)\"", "    action: \(rule.action.rawValue)"]
         func list<T>(_ key: String, _ values: [T]?, _ text: (T) -> String) {
             guard let values else { return }
             lines.append("    \(key): [\(values.map { "\"\(text($0))\"" }.joined(separator: ", "))]")

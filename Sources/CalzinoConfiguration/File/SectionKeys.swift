@@ -99,15 +99,22 @@ enum BandwidthKey {
     }
 }
 
-/// One `listen` entry: `HOST:PORT`, or `{address: HOST:PORT, name: NAME}`.
+/// One `listen` entry: `HOST:PORT`, or `{address: HOST:PORT, name: NAME, optional: true}`. An optional
+/// listener is skipped, with a warning, when its address cannot be bound (the default `[::1]:1080` on a host
+/// without IPv6); check-config's report writes the default that way, so that it reads back the same.
 enum ListenKey {
     static func parse(_ node: ConfigNode) throws -> ServeOptions.Listener {
         let addressNode: ConfigNode
         var name: String?
+        var optional = false
         if case .mapping = node.node {
             var address: ConfigNode?
-            for (key, value) in try node.mapping(allowed: ["address", "name"]) {
-                if key == "address" { address = value } else { name = try RuleParser.name(value) }
+            for (key, value) in try node.mapping(allowed: ["address", "name", "optional"]) {
+                switch key {
+                case "address": address = value
+                case "name": name = try RuleParser.name(value)
+                default: optional = try value.bool()
+                }
             }
             guard let address else { throw node.error("a listener needs an address") }
             addressNode = address
@@ -116,7 +123,7 @@ enum ListenKey {
         }
         let text = try addressNode.string()
         do {
-            return ServeOptions.Listener(addresses: try ListenAddress.parse(text), name: name, file: node.file, line: node.line)
+            return ServeOptions.Listener(addresses: try ListenAddress.parse(text), name: name, optional: optional, file: node.file, line: node.line)
         } catch let error as ConfigurationValueError {
             throw addressNode.error(error.description)
         }
@@ -125,12 +132,12 @@ enum ListenKey {
     static func print(_ configuration: CalzinoServerConfiguration) -> [String] {
         var lines = ["listen:"]
         for address in configuration.listeners + configuration.optionalListeners {
-            let optional = configuration.optionalListeners.contains(address) ? "  # optional: skipped if it cannot bind" : ""
-            if let name = configuration.listenerNames[address] {
-                lines.append("  - {address: \"\(AddressText.format(address))\", name: \(name)}\(optional)")
-            } else {
-                lines.append("  - \"\(AddressText.format(address))\"\(optional)")
+            var fields = ["address: \"\(AddressText.format(address))\""]
+            if let name = configuration.listenerNames[address] { fields.append("name: \(name)") }
+            if configuration.optionalListeners.contains(address) {
+                fields.append("optional: true")
             }
+            lines.append(fields.count == 1 ? "  - \"\(AddressText.format(address))\"" : "  - {\(fields.joined(separator: ", "))}")
         }
         return lines
     }

@@ -20,7 +20,7 @@ extension ServeOptions {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw Self.syntaxError(error, file: file)
+            throw Self.syntaxError(error, file: file, lines: Self.lineCount(of: text))
         }
         guard let root else { return options }  // an empty file: every default
         let table = ConfigurationKey.topLevel
@@ -32,9 +32,29 @@ extension ServeOptions {
         return reading.options
     }
 
-    private static func syntaxError(_ error: YamlError, file: String) -> ConfigurationFileError {
+    /// How many lines `text` has as YAML counts them: LF, CR, CR LF, NEL, LS and PS each end a line.
+    static func lineCount(of text: String) -> Int {
+        var lines = 1
+        var afterCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": if !afterCR { lines += 1 }
+            case "\r", "\u{85}", "\u{2028}", "\u{2029}": lines += 1
+            default: break
+            }
+            afterCR = scalar == "\r"
+        }
+        return lines
+    }
+
+    /// `lines`: the file's line count. The YAML parser places a problem found at the end of a file without a
+    /// final newline on the line after the last; the message names the last line and says where.
+    private static func syntaxError(_ error: YamlError, file: String, lines: Int) -> ConfigurationFileError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            guard mark.line <= lines else {
+                return ConfigurationFileError(file: file, line: lines, problem: "not valid YAML: at the end of the file: \(problem)")
+            }
             return ConfigurationFileError(file: file, line: mark.line, problem: "not valid YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? "?"

@@ -2,7 +2,7 @@ import SOCKSCore
 
 /// One rule: every matcher that is set must match (a list matches when any entry does); the first rule that
 /// matches a request decides it.
-public struct AccessRule: Sendable {
+public struct AccessRule: Hashable, Sendable {
     public enum Action: String, Hashable, Sendable {
         case allow
         case deny
