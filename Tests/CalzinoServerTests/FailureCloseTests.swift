@@ -15,7 +15,8 @@ struct FailureCloseTests {
     /// then the socket closes.
     @Test func aFailureReplyIsFollowedByAFINThenATwoSecondDrain() async throws {
         let proxy = try await TestServer.start()
-        let closedPort = try await FailureIntegrationTests.closedPort()
+        let refusing = try ClosedPort()
+        let closedPort = refusing.port
         let port = proxy.port
         let (reply, ending, drained, drainSeconds) = try await onThread {
             let socket = try RawSocket(port: port, timeoutSeconds: 5)
@@ -37,6 +38,7 @@ struct FailureCloseTests {
         #expect(ending == .fin, "the reply is followed by a FIN, not \(ending)")
         #expect(drained > 0, "bytes sent after the reply were read, not answered with a reset")
         #expect(drainSeconds > 1.5 && drainSeconds < 5, "the server closed \(drainSeconds) s after its FIN (the drain lasts 2 s)")
+        withExtendedLifetime(refusing) {}
         await proxy.stop()
     }
 
@@ -65,34 +67,5 @@ struct FailureCloseTests {
         let lines = await proxy.accessLines(atLeast: 1)
         #expect(lines.first?.contains("error=\"Connect timeout (500 ms)\"") == true, "\(lines)")
         await proxy.stop()
-    }
-}
-
-/// A loopback listener that accepts nothing, with its one-slot backlog taken: further SYNs are dropped, so a
-/// connect to it neither succeeds nor fails until its own timeout.
-final class BlackholeListener: @unchecked Sendable {
-    let port: Int
-    private let listener: CInt
-    private let filler: RawSocket
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 0) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard fd >= 0, bound else { throw RawSocket.Failure(description: "blackhole listener: errno \(errno)") }
-        self.listener = fd
-        self.port = Int(UInt16(bigEndian: address.sin_port))
-        // listen(0) leaves room for one connection that is never accepted; it takes the room.
-        self.filler = try RawSocket(port: self.port)
-    }
-
-    func close() {
-        self.filler.close()
-        Glibc.close(self.listener)
     }
 }

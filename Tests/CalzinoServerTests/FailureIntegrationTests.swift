@@ -24,26 +24,22 @@ struct FailureIntegrationTests {
         return (reply, closed)
     }
 
-    static func closedPort() async throws -> Int {
-        let target = try await TestTarget.start(.echo)
-        let port = target.port
-        await target.stop()
-        return port
-    }
-
     @Test func connectionRefusedIs05() async throws {
         let proxy = try await TestServer.start()
-        let (reply, closed) = try await Self.socks5Exchange(port: proxy.port, request: Wire.socks5Connect(port: try await Self.closedPort()).dropFirst(3).map { $0 })
+        let refusing = try ClosedPort()
+        let (reply, closed) = try await Self.socks5Exchange(port: proxy.port, request: Wire.socks5Connect(port: refusing.port).dropFirst(3).map { $0 })
         #expect(reply[1] == 0x05)
         #expect(closed)
         let lines = await proxy.accessLines(atLeast: 1)
         #expect(lines.first?.contains("reply=0x05") == true)
+        withExtendedLifetime(refusing) {}
         await proxy.stop()
     }
 
     @Test func socks4RefusedIs5B() async throws {
         let proxy = try await TestServer.start()
-        let closedPort = try await Self.closedPort()
+        let refusing = try ClosedPort()
+        let closedPort = refusing.port
         let port = proxy.port
         let (reply, closed) = try await onThread {
             let socket = try RawSocket(port: port)
@@ -52,6 +48,7 @@ struct FailureIntegrationTests {
         }
         #expect(reply[0...1] == [0, 0x5B])
         #expect(closed)
+        withExtendedLifetime(refusing) {}
         await proxy.stop()
     }
 

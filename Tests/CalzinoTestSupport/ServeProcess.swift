@@ -5,13 +5,14 @@ package enum ServeProcess {
     /// Starts `calzino serve` on 127.0.0.1 port 0 with `arguments` and reads the port it bound from its log
     /// (a port picked beforehand could be taken by another test in between). Its log goes to a file, never a
     /// pipe nobody reads, which would stall the server once full.
-    /// With `descriptorLimit`, the server runs under `prlimit` with that soft and hard limit.
-    package static func start(_ arguments: [String], descriptorLimit: Int? = nil) async throws -> (process: Process, log: URL, port: Int) {
+    /// With `descriptorLimit`, the server runs under `prlimit` with that hard limit, and that soft limit too
+    /// unless `softDescriptorLimit` gives a lower one.
+    package static func start(_ arguments: [String], descriptorLimit: Int? = nil, softDescriptorLimit: Int? = nil) async throws -> (process: Process, log: URL, port: Int) {
         let process = Process()
         let serve = ["serve", "--listen", "127.0.0.1:0"] + arguments
         if let limit = descriptorLimit {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--nofile=\(limit):\(limit)", TestPaths.calzino] + serve
+            process.arguments = ["--nofile=\(softDescriptorLimit ?? limit):\(limit)", TestPaths.calzino] + serve
         } else {
             process.executableURL = URL(fileURLWithPath: TestPaths.calzino)
             process.arguments = serve
