@@ -26,7 +26,7 @@ struct NetworkNamespaceTests {
             return
         }
         #expect(exitCode == 0, "\(output)")
-        for check in ["ok direct connection fails", "ok CONNECT", "ok BIND", "ok UDP"] {
+        for check in ["ok direct connection fails", "ok 0x03 network unreachable", "ok 0x04 host unreachable", "ok CONNECT", "ok BIND", "ok UDP"] {
             #expect(output.contains(check), "\(check) in:\n\(output)")
         }
     }

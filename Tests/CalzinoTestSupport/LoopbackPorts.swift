@@ -16,13 +16,27 @@ package final class ClosedPort: @unchecked Sendable {
         Glibc.close(self.fd)
     }
 
-    /// A TCP socket bound to 127.0.0.1 and a port the kernel picks, and that port.
-    static func boundLoopbackSocket() throws -> (fd: CInt, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    /// A TCP socket bound to 127.0.0.1 (or ::1) and `port` (0: one the kernel picks), and that port.
+    static func boundLoopbackSocket(ipv6: Bool = false, port: Int = 0) throws -> (fd: CInt, port: Int) {
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in6()
+        var length: socklen_t
+        if ipv6 {
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_addr = in6addr_loopback
+            address.sin6_port = in_port_t(UInt16(port).bigEndian)
+            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        } else {
+            // sockaddr_in fits in sockaddr_in6's storage, its port at the same offset.
+            withUnsafeMutableBytes(of: &address) { raw in
+                var v4 = sockaddr_in()
+                v4.sin_family = sa_family_t(AF_INET)
+                v4.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+                v4.sin_port = in_port_t(UInt16(port).bigEndian)
+                raw.storeBytes(of: v4, as: sockaddr_in.self)
+            }
+            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        }
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
@@ -30,7 +44,7 @@ package final class ClosedPort: @unchecked Sendable {
             if fd >= 0 { Glibc.close(fd) }
             throw RawSocket.Failure(description: "loopback socket: errno \(errno)")
         }
-        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+        return (fd, Int(UInt16(bigEndian: address.sin6_port)))
     }
 }
 
@@ -41,8 +55,9 @@ package final class BlackholeListener: @unchecked Sendable {
     private let listener: CInt
     private let filler: RawSocket
 
-    package init() throws {
-        let (fd, port) = try ClosedPort.boundLoopbackSocket()
+    /// On 127.0.0.1 (or ::1) and `port` (0: one the kernel picks).
+    package init(ipv6: Bool = false, port: Int = 0) throws {
+        let (fd, port) = try ClosedPort.boundLoopbackSocket(ipv6: ipv6, port: port)
         guard listen(fd, 0) == 0 else {
             Glibc.close(fd)
             throw RawSocket.Failure(description: "blackhole listener: errno \(errno)")
@@ -50,7 +65,7 @@ package final class BlackholeListener: @unchecked Sendable {
         self.listener = fd
         self.port = port
         // listen(0) leaves room for one connection that is never accepted; it takes the room.
-        self.filler = try RawSocket(port: port)
+        self.filler = try RawSocket(port: port, ipv6: ipv6)
     }
 
     package func close() {

@@ -94,6 +94,16 @@ def lan_client(proxy_host, proxy_port, wan_host, proxy_lan, proxy_wan):
     except OSError as error:
         print(f"ok direct connection fails: {error}")
 
+    # Real routing failures reach the client as their reply codes: no route at all is "network unreachable"
+    # (ENETUNREACH, 0x03); an "unreachable" route is "host unreachable" (EHOSTUNREACH, 0x04). Both addresses
+    # exist only inside the proxy's namespace, which has no default route: nothing leaves the test's networks.
+    for host, code, name in [("10.204.0.1", 3, "network unreachable"), ("10.203.0.1", 4, "host unreachable")]:
+        f = socks5(proxy, 1, host, 80)
+        head = recv_exact(f, 4)
+        assert head[1] == code, f"CONNECT to {host}: reply {head[1]}, expected {code}"
+        print(f"ok {code:#04x} {name} for {host}")
+        f.close()
+
     s = socks5(proxy, 1, wan_host, 7000)
     read_reply(s)
     payload = os.urandom(100000)

@@ -37,6 +37,8 @@ ip -n "$lan" link set "czl$s" up
 ip -n "$px" link set "czpl$s" up
 ip -n "$wan" link set "czw$s" up
 ip -n "$px" link set "czpw$s" up
+# 10.203.0.0/16 is an "unreachable" route (connect: EHOSTUNREACH); 10.204.0.0/16 has no route (ENETUNREACH).
+ip -n "$px" route add unreachable 10.203.0.0/16
 # The proxy's namespace does not forward: the only way across is through calzino.
 ip netns exec "$px" sysctl -qw net.ipv4.ip_forward=0
 set +e
