@@ -99,6 +99,12 @@ struct LimitsTests {
         await target.stop()
     }
 
+    /// The rate every bandwidth test sets, 1 MiB/s, held within 10% over `seconds` for `bytes`.
+    static func expectOneMebibytePerSecond(_ bytes: Int, over seconds: Double, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let rate = Double(bytes) / seconds / Double(1 << 20)
+        #expect(rate > 0.9 && rate < 1.1, "\(what): \(rate) MiB/s measured over \(seconds) s", sourceLocation: sourceLocation)
+    }
+
     /// Downloads `count` bytes through a tunnel and returns the seconds it took.
     static func timedDownload(proxyPort: Int, targetPort: Int, count: Int, user: String? = nil) throws -> Double {
         let (start, end) = try Self.download(proxyPort: proxyPort, targetPort: targetPort, count: count, user: user)
@@ -128,8 +134,7 @@ struct LimitsTests {
         let proxy = try await TestServer.start { $0.rules = rules }
         let port = proxy.port, targetPort = target.port
         let seconds = try await onThread { try Self.timedDownload(proxyPort: port, targetPort: targetPort, count: count) }
-        let rate = Double(count) / seconds / Double(1 << 20)
-        #expect(rate > 0.9 && rate < 1.1, "1 MiB/s set, \(rate) MiB/s measured over \(seconds) s")
+        Self.expectOneMebibytePerSecond(count, over: seconds, "1 MiB/s set")
         await proxy.stop()
         await target.stop()
     }
@@ -150,8 +155,7 @@ struct LimitsTests {
             _ = try socket.receive(exactly: 1)  // the sink's "all here"
             return Double((NIODeadline.now() - start).nanoseconds) / 1e9
         }
-        let rate = Double(count) / seconds / Double(1 << 20)
-        #expect(rate > 0.9 && rate < 1.1, "1 MiB/s set, \(rate) MiB/s measured over \(seconds) s")
+        Self.expectOneMebibytePerSecond(count, over: seconds, "1 MiB/s set")
         await proxy.stop()
         await sink.stop()
     }
@@ -171,8 +175,7 @@ struct LimitsTests {
         let (one, two) = try await (first, second)
         // Over the span from the first start to the last end: the two may start a moment apart.
         let span = Double((max(one.1, two.1) - min(one.0, two.0)).nanoseconds) / 1e9
-        let rate = Double(2 * count) / span / Double(1 << 20)
-        #expect(rate > 0.9 && rate < 1.1, "1 MiB/s shared, \(rate) MiB/s together over \(span) s")
+        Self.expectOneMebibytePerSecond(2 * count, over: span, "1 MiB/s shared")
         let a = Double((one.1 - one.0).nanoseconds) / 1e9, b = Double((two.1 - two.0).nanoseconds) / 1e9
         #expect(min(a, b) / max(a, b) > 0.75, "each gets about half: \(a) s and \(b) s")
         await proxy.stop()

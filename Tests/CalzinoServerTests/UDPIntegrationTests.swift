@@ -148,42 +148,6 @@ struct UDPIntegrationTests {
         await proxy.stop()
     }
 
-    @Test func aThousandAssociationsLeaveNoDescriptorBehind() async throws {
-        let echo = try await UDPEchoTarget.start()
-        let proxy = try await TestServer.start()
-        let proxyPort = proxy.port, echoPort = echo.port
-        func openDescriptors() -> Int {
-            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
-        }
-        // One association first, so that lazily created process-wide descriptors are already there.
-        try await onThread {
-            let (control, _, _) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: 9)
-            control.close()
-        }
-        try await Task.sleep(nanoseconds: 200_000_000)
-        let before = openDescriptors()
-        try await onThread {
-            let udp = try UDPSocket(timeoutMilliseconds: 1000)
-            for round in 0..<1000 {
-                let (control, _, relayPort) = try UDPWire.associate(proxyPort: proxyPort, declaredPort: udp.port)
-                if round % 100 == 0 {
-                    // Some associations also open their destination socket.
-                    try udp.send(UDPWire.header(ipv4: [127, 0, 0, 1], port: echoPort) + [1], to: "127.0.0.1", port: relayPort)
-                    _ = udp.receive()
-                }
-                control.close()
-            }
-        }
-        var after = openDescriptors()
-        for _ in 0..<100 where after > before {
-            try await Task.sleep(nanoseconds: 20_000_000)
-            after = openDescriptors()
-        }
-        #expect(after <= before, "descriptors before \(before), after \(after)")
-        await proxy.stop()
-        await echo.stop()
-    }
-
     @Test func pysocksUDP() async throws {
         let echo = try await UDPEchoTarget.start()
         let proxy = try await TestServer.start()

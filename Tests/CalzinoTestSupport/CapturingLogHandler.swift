@@ -1,12 +1,14 @@
 import Logging
 import NIOConcurrencyHelpers
 
-/// Keeps every log message, so tests can read the access log.
+/// Keeps every log message, so tests can read the access log; and each message's metadata beside it.
 package struct CapturingLogHandler: LogHandler {
     package final class Store: Sendable {
-        private let box = NIOLockedValueBox<[String]>([])
-        package func append(_ line: String) { self.box.withLockedValue { $0.append(line) } }
-        package var lines: [String] { self.box.withLockedValue { $0 } }
+        private let box = NIOLockedValueBox<[(line: String, metadata: Logger.Metadata)]>([])
+        package func append(_ line: String, metadata: Logger.Metadata = [:]) { self.box.withLockedValue { $0.append((line, metadata)) } }
+        package var lines: [String] { self.box.withLockedValue { $0.map(\.line) } }
+        /// Each message with the metadata it was logged with (the handler's own included).
+        package var events: [(line: String, metadata: Logger.Metadata)] { self.box.withLockedValue { $0 } }
     }
 
     package let store: Store
@@ -19,7 +21,7 @@ package struct CapturingLogHandler: LogHandler {
     }
 
     package func log(event: LogEvent) {
-        self.store.append("\(event.message)")
+        self.store.append("\(event.message)", metadata: self.metadata.merging(event.metadata ?? [:]) { $1 })
     }
 
     package static func logger(label: String) -> (Logger, Store) {

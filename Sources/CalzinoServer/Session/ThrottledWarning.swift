@@ -5,12 +5,14 @@ import NIOCore
 /// A warning about refusals that must not flood the log: logged at most every five seconds, with the
 /// number of refusals since the last one.
 final class ThrottledWarning: Sendable {
-    private static let interval = TimeAmount.seconds(5)
+    private let interval: TimeAmount
     private let message: Logger.Message
     private let state = NIOLockedValueBox((count: 0, last: NIODeadline?.none))
 
-    init(message: Logger.Message) {
+    /// `interval`: five seconds in the server; tests shorten it.
+    init(message: Logger.Message, interval: TimeAmount = .seconds(5)) {
         self.message = message
+        self.interval = interval
     }
 
     /// Counts one refusal, and logs if the last warning is old enough.
@@ -18,7 +20,7 @@ final class ThrottledWarning: Sendable {
         let report: Int? = self.state.withLockedValue { state in
             state.count += 1
             let now = NIODeadline.now()
-            if let last = state.last, now - last < Self.interval {
+            if let last = state.last, now - last < self.interval {
                 return nil
             }
             state.last = now
