@@ -157,6 +157,8 @@ let package = Package(
             name: "CalzinoClientTests",
             dependencies: [
                 "CalzinoClient", "CalzinoTestSupport", "SOCKSCore",
+                // The server's user store, for the username/password path against a real server.
+                "CalzinoServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

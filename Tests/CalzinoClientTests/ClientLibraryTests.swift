@@ -1,11 +1,12 @@
 import CalzinoClient
+import CalzinoServer
 import NIOCore
 import NIOPosix
 import SOCKSCore
 import CalzinoTestSupport
 import Testing
 
-/// Our own client library against our own server: CONNECT, BIND and UDP ASSOCIATE.
+/// Our own client library against our own server: CONNECT (with and without RFC 1929), BIND and UDP ASSOCIATE.
 @Suite(.timeLimit(.minutes(1)))
 struct ClientLibraryTests {
     /// Collects what a channel reads, so async code can wait for a number of bytes.
@@ -62,14 +63,37 @@ struct ClientLibraryTests {
 
     @Test func connectFailureCarriesTheReplyCode() async throws {
         let proxy = try await TestServer.start()
-        let closed = try await TestTarget.start(.echo)
-        let port = closed.port
-        await closed.stop()
+        let closed = try ClosedPort()
         let client = SOCKSClient(proxy: try Self.proxyAddress(proxy))
         await #expect(throws: SOCKSClientError(.requestFailed(.connectionRefused))) {
-            _ = try await client.connect(to: SOCKSEndpoint(host: .ipv4(0x7F00_0001), port: UInt16(port)))
+            _ = try await client.connect(to: SOCKSEndpoint(host: .ipv4(0x7F00_0001), port: UInt16(closed.port)))
         }
         await proxy.stop()
+    }
+
+    /// RFC 1929 through the client library: the right password tunnels, a wrong one and none are refused
+    /// with their own errors.
+    @Test func usernameAndPassword() async throws {
+        let target = try await TestTarget.start(.echo)
+        let hash = try TestHashes.quick("pw")
+        let proxy = try await TestServer.start { $0.users = UserStore(users: ["alice": hash]) }
+        let destination = SOCKSEndpoint(host: .ipv4(0x7F00_0001), port: UInt16(target.port))
+        let address = try Self.proxyAddress(proxy)
+        let tunnel = try await SOCKSClient(proxy: address, credentials: ("alice", "pw")).connect(to: destination)
+        let collector = try await Collector.attach(to: tunnel.channel)
+        try await tunnel.channel.writeAndFlush(ByteBuffer(string: "authenticated"))
+        #expect(await collector.bytes(13) == Array("authenticated".utf8))
+        try? await tunnel.channel.close()
+        await #expect(throws: SOCKSClientError(.authenticationFailed)) {
+            _ = try await SOCKSClient(proxy: address, credentials: ("alice", "wrong")).connect(to: destination)
+        }
+        await #expect(throws: SOCKSClientError(.noAcceptableMethod)) {
+            _ = try await SOCKSClient(proxy: address).connect(to: destination)
+        }
+        let lines = await proxy.accessLines(atLeast: 3)
+        #expect(lines.contains { $0.contains("user=alice") && $0.contains("reply=0x00") }, "\(lines)")
+        await proxy.stop()
+        await target.stop()
     }
 
     @Test func bind() async throws {

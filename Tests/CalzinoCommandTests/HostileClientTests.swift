@@ -184,7 +184,8 @@ struct HostileClientTests {
             _ = try? warm.receiveUntilEOF()
             warm.close()
         }
-        try await Task.sleep(nanoseconds: 200_000_000)
+        // The session's access line comes once both its connections are closed: then the baseline holds.
+        #expect(await ConfigurationCommandTests.waitForLog(log, containing: "reply=0x"), "the warm-up session ended")
         let baseline = probe.openDescriptors
         let firstEndings = try await onThread {
             try (0..<30).map { _ -> (bytes: Int, ending: RawSocket.Ending) in
