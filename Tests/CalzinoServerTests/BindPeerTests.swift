@@ -65,7 +65,7 @@ struct BindPeerTests {
         #expect(first[1] == 0x00)
         #expect(second[1] == 0x04, "host unreachable: nobody connected")
         #expect(ending == .fin)
-        #expect(elapsed > 0.25 && elapsed < 3, "at the 300 ms bind timeout: \(elapsed) s")
+        #expect(elapsed > 0.25 && elapsed < 5, "at the 300 ms bind timeout: \(elapsed) s")
         await proxy.stop()
     }
 

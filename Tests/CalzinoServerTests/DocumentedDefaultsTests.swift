@@ -9,7 +9,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct DocumentedDefaultsTests {
     /// An identd that accepts and never answers: with `timeouts.ident` at 300 ms (the handshake's at 5 s), a
-    /// required ident check answers 0x5C (identd unreachable) at once.
+    /// required ident check answers 0x5C (identd unreachable) at once. (The handshake deadline would answer 0x5B.)
     @Test func theIdentTimeoutBoundsASilentIdentd() async throws {
         let silent = try await TargetRecorder().start(greeting: [], shutOutput: false)
         let target = try await TestTarget.start(.echo)
@@ -18,13 +18,14 @@ struct DocumentedDefaultsTests {
             $0.ident = .required
             $0.identPort = silentPort
             $0.timeouts.ident = .milliseconds(300)
+            $0.timeouts.handshake = .seconds(20)
         }
         let port = proxy.port, targetPort = target.port
         let start = Date()
         let code = try await onThread { try IdentTests.request(proxyPort: port, targetPort: targetPort, userID: "alice").code }
         let elapsed = Date().timeIntervalSince(start)
         #expect(code == 0x5C)
-        #expect(elapsed > 0.25 && elapsed < 2, "at the 300 ms ident timeout: \(elapsed) s")
+        #expect(elapsed > 0.25 && elapsed < 5, "at the 300 ms ident timeout, not the 20 s handshake deadline: \(elapsed) s")
         await proxy.stop()
         await target.stop()
         await silent.stop()

@@ -53,7 +53,7 @@ struct RuleTimeoutTests {
         let request = connect ? Wire.socks5Connect(port: blackhole.port) : [5, 1, 0, 5, 2, 0, 1, 127, 0, 0, 1, 0, 0]
         let (reply, elapsed) = try await Self.timedExchange(proxy.port, request, replyBytes: connect ? 12 : 22)
         #expect(connect ? reply[3] == 0x04 : reply[3] == 0x00 && reply[13] == 0x04, "\(reply)")
-        #expect(elapsed > 0.25 && elapsed < 3, "at the rule's 300 ms, not the global deadline: \(elapsed) s")
+        #expect(elapsed > 0.25 && elapsed < 5, "at the rule's 300 ms, not the global deadline (10 s, 60 s): \(elapsed) s")
         await proxy.stop()
     }
 
