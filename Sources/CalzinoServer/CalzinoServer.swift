@@ -1,3 +1,4 @@
+import CalzinoPolicy
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -134,6 +135,7 @@ public final class CalzinoServer: Service, Sendable {
         kept.logFormat = old.logFormat
         try configuration.validate()
         try kept.validate()
+        try Self.checkRuleListeners(kept.rules, running: old)
         if configuration.listeners != old.listeners || configuration.optionalListeners != old.optionalListeners {
             self.logger.warning("listener changes take effect on restart; the listeners stay as they are")
         }
@@ -145,6 +147,21 @@ public final class CalzinoServer: Service, Sendable {
         let settings = addresses.mapValues { self.settings(forListener: $0, kept) }
         self.listenerSettings.withLockedValue { $0 = settings }
         _ = self.applyCapacity(kept, descriptors: kept.descriptorLimit ?? FileDescriptorLimit.current())
+    }
+
+    /// A reload keeps the listeners of the start: a rule naming one that is not running (the new file's, or a
+    /// new name for a running address) could never match, and a deny rule that never matches closes nothing.
+    private static func checkRuleListeners(_ rules: AccessRules, running: CalzinoServerConfiguration) throws {
+        let names = Set((running.listeners + running.optionalListeners).map(running.listenerName))
+        for rule in rules.rules {
+            if let unknown = rule.listeners?.subtracting(names).sorted().first {
+                throw CalzinoServerError(
+                    .unknownListener,
+                    value: unknown,
+                    problem: "rule '\(rule.name)' names a listener that is not running (listeners change on restart; running: \(names.sorted().joined(separator: ", ")))"
+                )
+            }
+        }
     }
 
     /// Sets the connection capacity from the descriptor limit and `maxConnections`, and the descriptors

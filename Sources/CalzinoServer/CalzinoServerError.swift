@@ -5,6 +5,7 @@ public struct CalzinoServerError: Error, Hashable, Sendable, CustomStringConvert
         private enum Base: Hashable, Sendable {
             case openProxyRefused
             case invalidPasswordHash
+            case unknownListener
         }
 
         private let base: Base
@@ -14,11 +15,14 @@ public struct CalzinoServerError: Error, Hashable, Sendable, CustomStringConvert
         public static let openProxyRefused = Code(.openProxyRefused)
         /// An encoded password hash that does not parse, or whose parameters are out of bounds.
         public static let invalidPasswordHash = Code(.invalidPasswordHash)
+        /// A rule names a listener that is not running (a reload keeps the listeners of the start).
+        public static let unknownListener = Code(.unknownListener)
 
         public var description: String {
             switch self.base {
             case .openProxyRefused: return "open-proxy-refused"
             case .invalidPasswordHash: return "invalid-password-hash"
+            case .unknownListener: return "unknown-listener"
             }
         }
     }

@@ -118,6 +118,9 @@ struct ServeCommandTests {
         #expect(closedAfter > 0.4 && closedAfter < 5, "closed at the 500 ms drain deadline: \(closedAfter) s after SIGINT")
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(text.contains("drain deadline passed, closing sessions"), "\(text)")
+        // The session's access line is written by the server when it closes the session; a process that
+        // exited with the session open (its sockets closed by the kernel) would never write it.
+        #expect(text.contains("command=connect") && text.contains("reply=0x00"), "the server closed and logged the session: \(text)")
         await target.stop()
     }
 }

@@ -8,7 +8,7 @@ import Testing
 struct UDPDescriptorTests {
     @Test func aThousandAssociationsLeaveNoDescriptorBehind() async throws {
         let echo = try await UDPEchoTarget.start()
-        let (server, _, port) = try await ServeProcess.start([])
+        let (server, log, port) = try await ServeProcess.start([])
         let probe = ProcessProbe(pid: server.processIdentifier)
         let echoPort = echo.port
         // One association first, so that descriptors the process opens once, lazily, are in the baseline.
@@ -16,7 +16,8 @@ struct UDPDescriptorTests {
             let (control, _, _) = try UDPWire.associate(proxyPort: port, declaredPort: 9)
             control.close()
         }
-        try await Task.sleep(nanoseconds: 200_000_000)
+        // Its access line comes once the association is closed: then the baseline holds.
+        #expect(await ConfigurationCommandTests.waitForLog(log, containing: "command=udp-associate"))
         let before = probe.openDescriptors
         let echoed = try await onThread { () -> Int in
             let udp = try UDPSocket(timeoutMilliseconds: 2000)

@@ -192,6 +192,28 @@ struct RelayIntegrationTests {
         await target.stop()
     }
 
+    /// A target that answers with a few bytes and resets right behind them (a server refusing an upload with
+    /// an error reply, its kernel resetting for the unread rest): the client gets the answer, then the reset.
+    @Test func bytesBeforeAResetArriveBeforeIt() async throws {
+        let count = 2000
+        let target = try await TestTarget.start(custom: { SendThenReset(count: count) })
+        let proxy = try await TestServer.start()
+        let port = proxy.port, targetPort = target.port
+        let (received, ending) = try await onThread { () -> (Int, RawSocket.Ending) in
+            let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
+            var received = 0
+            while true {
+                let (bytes, ending) = socket.receive(upTo: 1 << 16)
+                received += bytes.count
+                if let ending { return (received, ending) }
+            }
+        }
+        #expect(received == count, "every byte the target sent before its reset")
+        #expect(ending == .reset)
+        await proxy.stop()
+        await target.stop()
+    }
+
     /// A target that resets: the client is reset too.
     @Test func targetResetResetsTheClient() async throws {
         let target = try await TestTarget.start(custom: { ResetOnFirstByte() })
@@ -205,6 +227,27 @@ struct RelayIntegrationTests {
         #expect(ending == .reset, "the client saw \(ending)")
         await proxy.stop()
         await target.stop()
+    }
+}
+
+/// A target that sends `count` bytes at once and resets the connection right behind them.
+private final class SendThenReset: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let bytes = ByteBuffer(bytes: TestPattern.bytes(from: 0, count: self.count))
+        context.writeAndFlush(self.wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
+            if let socket = context.channel as? any SocketOptionProvider {
+                _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            }
+            context.close(promise: nil)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 @testable import CalzinoServer
+import CalzinoPolicy
 import Foundation
 import NIOCore
 import CalzinoTestSupport
@@ -41,9 +42,9 @@ struct ReloadTests {
         next.timeouts.idle = .milliseconds(300)
         try proxy.server.reload(next)
         let fresh = try await onThread { try Wire.openTunnel(proxyPort: port, targetPort: targetPort) }
-        try await Task.sleep(nanoseconds: 1_000_000_000)
         let (freshEnding, beforeEnding, echoed) = try await onThread { () -> (RawSocket.Ending, RawSocket.Ending, [UInt8]) in
-            let freshEnding = fresh.receiveUntilEnd(waiting: false).ending
+            // Waits for the new session's end (within the 15 s receive timeout), then looks at the old one.
+            let freshEnding = fresh.waitForEnd()
             let beforeEnding = before.receiveUntilEnd(waiting: false).ending
             try before.send([4])
             return (freshEnding, beforeEnding, try before.receive(exactly: 1))
@@ -53,6 +54,22 @@ struct ReloadTests {
         before.close()
         await proxy.stop()
         await target.stop()
+    }
+
+    /// The listeners stay as started, so a reloaded rule must name one of them: a rule for the new file's
+    /// listener could never match until a restart (a deny rule would close nothing), and is refused.
+    @Test func aReloadedRuleMustNameARunningListener() throws {
+        let running = try SocketAddress(ipAddress: "127.0.0.1", port: 1080)
+        var started = CalzinoServerConfiguration(listeners: [running])
+        started.listenerNames[running] = "lan"
+        let server = CalzinoServer(configuration: started)
+        var next = CalzinoServerConfiguration(listeners: [try SocketAddress(ipAddress: "127.0.0.1", port: 1081)])
+        next.rules = AccessRules(rules: [AccessRule(name: "close-it", action: .deny, listeners: ["office"])])
+        #expect(throws: CalzinoServerError(.unknownListener, value: "", problem: "")) { try server.reload(next) }
+        #expect(server.configuration.rules.rules.isEmpty, "the previous configuration stays in force")
+        next.rules = AccessRules(rules: [AccessRule(name: "close-it", action: .deny, listeners: ["lan"])])
+        try server.reload(next)
+        #expect(server.configuration.rules.rules.map(\.name) == ["close-it"])
     }
 
     @Test func aReloadThatChangesTheListenersWarnsAndKeepsThem() throws {

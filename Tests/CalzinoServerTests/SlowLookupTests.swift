@@ -8,9 +8,10 @@ import Testing
 /// (as a `getaddrinfo` waiting on a dead DNS server does) hold up no other session's lookup or relay.
 @Suite(.timeLimit(.minutes(1)))
 struct SlowLookupTests {
-    /// More blocked lookups than the machine has cores: a resolver with a pool as wide as the cores (Dispatch's
-    /// global queue on Linux, NIO's one serial queue per loop) would starve every later lookup.
-    static let blockedLookups = 8
+    /// More blocked lookups than the machine has cores (four times as many, up to half the lookup threads): a
+    /// resolver with a pool as wide as the cores (Dispatch's global queue on Linux, NIO's one serial queue per
+    /// loop) would starve every later lookup.
+    static let blockedLookups = min(max(8, 4 * ProcessInfo.processInfo.activeProcessorCount), ConcurrentResolver.lookupThreadCount / 2)
 
     @Test func lookupsThatReallyBlockDelayNoOtherSession() async throws {
         let gate = LookupGate()

@@ -8,6 +8,11 @@ import Testing
 /// Refusals are logged as one warning at most every 5 s, with their count (README, docs/configuration.md).
 @Suite(.timeLimit(.minutes(1)))
 struct ThrottledWarningTests {
+    @Test func theServersIntervalIsFiveSeconds() {
+        #expect(ThrottledWarning(message: "refusing").interval == .seconds(5))
+        #expect(SharedLimiters().handshakeWarning.interval == .seconds(5))
+    }
+
     /// With the interval shortened to 300 ms: 50 refusals at once make one warning (the first); one more
     /// after the interval makes the second, which counts the 49 it held back and itself.
     @Test func oneWarningPerIntervalWithTheCount() async throws {
@@ -27,10 +32,9 @@ struct ThrottledWarningTests {
         let (logger, log) = CapturingLogHandler.logger(label: "calzino")
         let server = CalzinoServer(configuration: configuration, logger: logger)
         let port = try #require(try await server.start().first?.port)
-        // All at once, then a moment for the server's closes to arrive.
-        let sockets = try await onThread { try (0..<20).map { _ in try RawSocket(port: port) } }
-        try await Task.sleep(nanoseconds: 300_000_000)
-        let endings = sockets.map { $0.receiveUntilEnd(waiting: false).ending }
+        // All at once; then each waits (up to 1 s) for the server's close: the admitted one stays open.
+        let sockets = try await onThread { try (0..<20).map { _ in try RawSocket(port: port, timeoutSeconds: 1) } }
+        let endings = try await onThread { sockets.map { $0.waitForEnd() } }
         #expect(endings.filter { $0 == .fin }.count >= 18, "the connections beyond the rate are closed: \(endings)")
         let warnings = log.events.filter { $0.line.contains("handshake rate limit reached") }
         #expect(warnings.count == 1, "one warning for the refusals of the last 5 s: \(log.lines)")

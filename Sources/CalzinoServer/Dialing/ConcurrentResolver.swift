@@ -21,8 +21,10 @@ import Darwin
 /// their turn, which also bounds the threads a flood of names can tie up. One `getaddrinfo(AF_UNSPEC)` call
 /// answers both the A and the AAAA query.
 public final class ConcurrentResolver: Resolver, Sendable {
-    /// How many blocking lookups may be under way at once (CONNECT, BIND and UDP names together).
-    static let lookupThreadCount = 64
+    /// How many blocking lookups may be under way at once (CONNECT, BIND and UDP names together). Each may hold
+    /// a DNS socket that the descriptor ledger does not count: 32 stay well within the 64 descriptors the
+    /// server keeps out of the ledger (`CalzinoServer.reservedDescriptors`).
+    static let lookupThreadCount = 32
 
     /// Started on the first lookup; its threads idle in a condition wait (about 10 KiB of memory each).
     private static let lookupThreads: NIOThreadPool = {

@@ -1,9 +1,10 @@
 import NIOConcurrencyHelpers
 
 /// Name lookups for datagrams in flight across all associations (issue 12, defect 8): each blocks a thread
-/// of the resolver's pool, so a few clients sending to fresh names must not take them all.
+/// of the resolver's pool, so a few clients sending to fresh names must not take them all. Half the pool:
+/// CONNECT and BIND names always have the other half.
 final class UDPLookupBudget: Sendable {
-    static let total = 64
+    static let total = ConcurrentResolver.lookupThreadCount / 2
 
     private let inFlight = NIOLockedValueBox(0)
 

@@ -13,8 +13,10 @@ import Glibc
 /// Ending a session without losing bytes:
 /// - EOF here becomes a write shutdown on the partner, after the partner's pending writes;
 /// - a clean close here lets the partner finish its pending writes before it closes;
-/// - an error or reset here resets the partner (SO_LINGER 0, then close): a FIN would tell the partner that
-///   the stream ended complete (an upload cut short would pass for a whole one), so the abort is passed on.
+/// - an error or reset here resets the partner (SO_LINGER 0, then close) once what was read before it has been
+///   written: a FIN would tell the partner that the stream ended complete (an upload cut short would pass for
+///   a whole one), so the abort is passed on; the bytes before it (a server's error reply sent just before its
+///   reset) still go first.
 final class RelayHandler {
     private var partner: RelayHandler?
     private var context: ChannelHandlerContext?
@@ -97,14 +99,20 @@ extension RelayHandler {
         self.context?.channel.isWritable ?? false
     }
 
-    /// Closes with a reset: with a zero linger time, the kernel sends RST and drops what is unsent. Set on the
-    /// event loop, the option takes effect at once, before the close.
+    /// Closes with a reset once the writes queued before it are done: with a zero linger time, the kernel sends
+    /// RST. Set on the event loop, the option takes effect at once, before the close. Bytes the kernel has not
+    /// sent yet are dropped with the reset (as for any abort); on loopback and on a peer that keeps reading
+    /// they are long gone.
     private func resetAndClose() {
-        guard let context = self.context else { return }
-        if let socket = context.channel as? any SocketOptionProvider {
-            _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        guard let context = self.context, context.channel.isActive else { return }
+        let marker = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: marker)
+        marker.futureResult.assumeIsolated().whenComplete { _ in
+            if let socket = context.channel as? any SocketOptionProvider {
+                _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            }
+            context.close(promise: nil)
         }
-        context.close(promise: nil)
     }
 
     /// Writes complete in order, so an empty write's promise completes after every byte queued before it.

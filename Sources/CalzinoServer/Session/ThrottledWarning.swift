@@ -5,7 +5,7 @@ import NIOCore
 /// A warning about refusals that must not flood the log: logged at most every five seconds, with the
 /// number of refusals since the last one.
 final class ThrottledWarning: Sendable {
-    private let interval: TimeAmount
+    let interval: TimeAmount
     private let message: Logger.Message
     private let state = NIOLockedValueBox((count: 0, last: NIODeadline?.none))
 
