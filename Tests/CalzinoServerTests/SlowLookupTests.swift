@@ -55,7 +55,7 @@ struct SlowLookupTests {
         }
         let elapsed = Date().timeIntervalSince(start)
         #expect(echoed == 20, "20 sessions to a name completed while \(Self.blockedLookups) lookups block")
-        #expect(elapsed < 3, "20 sessions took \(elapsed) s")
+        #expect(elapsed < 5, "20 sessions took \(elapsed) s (with the lookups starved: 7 s and more)")
         #expect(gate.held == Self.blockedLookups, "all the slow lookups were blocking at once")
         gate.open()
         stuck.forEach { $0.close() }
