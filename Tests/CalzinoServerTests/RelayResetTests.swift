@@ -51,6 +51,7 @@ struct RelayResetTests {
         let port = proxy.port, targetPort = target.port
         let (received, ending) = try await onThread { () -> (Int, RawSocket.Ending) in
             let socket = try Wire.openTunnel(proxyPort: port, targetPort: targetPort)
+            try socket.send([1])
             var received = 0
             while true {
                 let (bytes, ending) = socket.receive(upTo: 1 << 16)
@@ -80,7 +81,9 @@ struct RelayResetTests {
     }
 }
 
-/// A target that sends `count` bytes at once and resets the connection right behind them.
+/// A target that answers the first byte it reads with `count` bytes and resets the connection right behind
+/// them. (Answering at accept would race the server's own connect: a reset before the relay is set up is a
+/// failed connect, 0x01.)
 private final class SendThenReset: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -90,7 +93,7 @@ private final class SendThenReset: ChannelInboundHandler {
         self.count = count
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = ByteBuffer(bytes: TestPattern.bytes(from: 0, count: self.count))
         context.writeAndFlush(self.wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
             if let socket = context.channel as? any SocketOptionProvider {
