@@ -175,12 +175,14 @@ struct FailureIntegrationTests {
     func handshakeDeadlineClosesASilentClient(partial: [UInt8]) async throws {
         let proxy = try await TestServer.start { $0.timeouts.handshake = .milliseconds(300) }
         let port = proxy.port
-        let closed = try await onThread {
-            let socket = try RawSocket(port: port)
+        let ending = try await onThread {
+            let socket = try RawSocket(port: port, timeoutSeconds: 5)
             try socket.send(partial)
-            return socket.waitForFIN()
+            return socket.waitForEnd()
         }
-        #expect(closed)
+        // The server closes at the deadline: a FIN, or a reset when the partial request was still unread in
+        // the kernel then (a loaded machine); never left open.
+        #expect(ending == .fin || ending == .reset, "closed at the deadline, not \(ending)")
         let lines = await proxy.accessLines(atLeast: 1)
         #expect(lines.first?.contains("handshake timeout") == true)
         await proxy.stop()

@@ -82,9 +82,13 @@ struct UDPHardeningTests {
             guard let (_, outbound) = destination.receiveWithSourcePort() else { return [] }
             try stranger.send([66], to: "127.0.0.1", port: outbound)
             try destination.send([1], to: "127.0.0.1", port: outbound)
+            // The first answer may take a while on a loaded machine; after it, 500 ms of quiet ends the wait
+            // (the stranger's datagram went out before the destination's reply).
             var received: [[UInt8]] = []
-            while let datagram = client.receive() {
+            var timeout = 3000
+            while let datagram = client.receive(timeoutMilliseconds: timeout) {
                 received.append(Array(datagram.dropFirst(10)))
+                timeout = 500
             }
             return received
         }
