@@ -116,6 +116,8 @@ extension RelayHandler {
     }
 
     /// Writes complete in order, so an empty write's promise completes after every byte queued before it.
+    /// (Kept apart from `resetAndClose`: a flag captured beside the context would cost this closure, run at
+    /// every session's end, an allocation: 140 per session against 139, benchmarks/allocations.sh.)
     private func closeAfterPendingWrites() {
         guard let context = self.context, context.channel.isActive else { return }
         let marker = context.eventLoop.makePromise(of: Void.self)
