@@ -34,8 +34,7 @@ struct FlagTests {
             #expect(code == 0x05)
             #expect(await ConfigurationCommandTests.waitForLog(log, containing: "reply=0x05"))
             logs.append((try? String(contentsOf: log, encoding: .utf8)) ?? "")
-            server.terminate()
-            _ = await ServeProcess.waitForExit(server, seconds: 10)
+            await ServeProcess.stop(server, log: log)
         }
         #expect(logs[0].contains("connect failed"), "debug shows the debug line")
         #expect(!logs[1].contains("connect failed"), "info filters it out")
@@ -43,15 +42,14 @@ struct FlagTests {
     }
 
     @Test func udpAdvertiseNamesItsAddressInTheReply() async throws {
-        let (server, _, port) = try await ServeProcess.start(["--udp-advertise", "127.0.0.9"])
+        let (server, log, port) = try await ServeProcess.start(["--udp-advertise", "127.0.0.9"])
         let relayHost = try await onThread { () -> [UInt8] in
             let (control, host, _) = try UDPWire.associate(proxyPort: port, declaredPort: 9)
             control.close()
             return host
         }
         #expect(relayHost == [127, 0, 0, 9], "the advertised address, not the one the client reached")
-        server.terminate()
-        _ = await ServeProcess.waitForExit(server, seconds: 10)
+        await ServeProcess.stop(server, log: log)
     }
 
     /// Soft limit 100, hard 300: the server raises its soft limit to 300 and sizes its capacity from it,
@@ -60,7 +58,6 @@ struct FlagTests {
         let (server, log, _) = try await ServeProcess.start([], descriptorLimit: 300, softDescriptorLimit: 100)
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(text.contains("descriptor-limit=300 max-connections=118"), "\(text)")
-        server.terminate()
-        _ = await ServeProcess.waitForExit(server, seconds: 10)
+        await ServeProcess.stop(server, log: log)
     }
 }

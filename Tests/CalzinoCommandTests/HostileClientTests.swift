@@ -12,12 +12,6 @@ import Testing
 /// bounds (the slowest session beside 2,000 stalled ones) would measure each other.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct HostileClientTests {
-    static func stop(_ server: Process, log: URL) async {
-        kill(server.processIdentifier, SIGTERM)
-        if !(await ServeProcess.waitForExit(server, seconds: 10)) { server.terminate() }
-        try? FileManager.default.removeItem(at: log)
-    }
-
     /// One full session: CONNECT to an echo target, 64 bytes there and back.
     static func echoSession(proxyPort: Int, targetPort: Int) throws -> Bool {
         let payload = (0..<64).map { UInt8($0) }
@@ -58,7 +52,7 @@ struct HostileClientTests {
         #expect(elapsed < 12, "at the deadline (3 s), not later: \(elapsed) s")
         print("reliability: stalled handshakes: 50/50 served beside 2,000 stalled, slowest \(slowest) s; \(closed) closed \(elapsed) s after opening (deadline 3 s)")
         stalled.forEach { $0.close() }
-        await Self.stop(server, log: log)
+        await ServeProcess.stop(server, log: log)
         await target.stop()
     }
 
@@ -85,7 +79,7 @@ struct HostileClientTests {
         #expect(received == total, "the session resumes and delivers everything")
         print("reliability: slow reader: RSS \(before) KiB before, \(stalledKiB) KiB with 1 GiB waiting; \(received) bytes delivered afterwards")
         #expect(stalledKiB - before < 4096, "resident memory grew \(stalledKiB - before) KiB while the reader stalled (\(before) → \(stalledKiB) KiB)")
-        await Self.stop(server, log: log)
+        await ServeProcess.stop(server, log: log)
         await target.stop()
         await warm.stop()
     }
@@ -123,7 +117,7 @@ struct HostileClientTests {
         // Buffers kept for reuse would cost hundreds of KiB per tunnel.
         #expect(perTunnel <= 40, "each idle tunnel kept \(perTunnel) KiB after its bulk transfer (documented: about 20)")
         sockets.forEach { $0.close() }
-        await Self.stop(server, log: log)
+        await ServeProcess.stop(server, log: log)
         await target.stop()
     }
 
@@ -164,7 +158,7 @@ struct HostileClientTests {
         let warnings = text.components(separatedBy: "connection capacity reached").count - 1
         #expect(warnings >= 1 && warnings <= 2, "logged, not flooded: \(warnings) warnings")
         #expect(text.contains("descriptor-limit=100"))
-        await Self.stop(server, log: log)
+        await ServeProcess.stop(server, log: log)
         await target.stop()
     }
 
@@ -213,7 +207,7 @@ struct HostileClientTests {
         let back = await ProcessProbe.wait(seconds: 10) { probe.openDescriptors <= baseline }
         #expect(back, "descriptors back to \(baseline): \(probe.openDescriptors)")
         print("reliability: resets: 90 sessions, descriptors \(baseline) before, \(probe.openDescriptors) after")
-        await Self.stop(server, log: log)
+        await ServeProcess.stop(server, log: log)
         await resetting.stop()
         await closing.stop()
         await source.stop()
@@ -268,6 +262,6 @@ struct HostileClientTests {
         #expect(status == [1, 1], "the wrong password is answered")
         // scrypt's 16 MiB (released after the warm-up's check, taken again by this one) and a margin.
         #expect(grownKiB < 24 << 10, "the server held \(grownKiB) KiB more while the client pushed \(pushed >> 20) MiB")
-        await Self.stop(server, log: log)
+        await ServeProcess.stop(server, log: log)
     }
 }

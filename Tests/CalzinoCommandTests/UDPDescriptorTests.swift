@@ -36,8 +36,7 @@ struct UDPDescriptorTests {
         #expect(echoed == 10, "the associations with a destination relayed")
         let back = await ProcessProbe.wait(seconds: 5) { probe.openDescriptors <= before }
         #expect(back, "the server's descriptors: \(before) before, \(probe.openDescriptors) after")
-        server.terminate()
-        _ = await ServeProcess.waitForExit(server, seconds: 10)
+        await ServeProcess.stop(server, log: log)
         await echo.stop()
     }
 }

@@ -35,10 +35,7 @@ extension LimitsTests {
             $0.rules = rules
         }
         let port = proxy.port, targetPort = target.port
-        async let first = onThread { try LimitsTests.download(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }
-        async let second = onThread { try LimitsTests.download(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }
-        let (one, two) = try await (first, second)
-        let span = Double((max(one.1, two.1) - min(one.0, two.0)).nanoseconds) / 1e9
+        let (_, _, span) = try await Self.twoDownloadsAtOnce(proxyPort: port, targetPort: targetPort, count: count, user: "alice")
         Self.expectOneMebibytePerSecond(2 * count, over: span, "1 MiB/s shared by alice's sessions")
         let bob = try await onThread { try LimitsTests.timedDownload(proxyPort: port, targetPort: targetPort, count: count, user: "bob") }
         #expect(bob < 0.75, "bob is not held to alice's rate: 1.5 MiB took \(bob) s (at 1 MiB/s: 1.5 s)")

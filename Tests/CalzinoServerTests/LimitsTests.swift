@@ -105,6 +105,15 @@ struct LimitsTests {
         #expect(rate > 0.9 && rate < 1.1, "\(what): \(rate) MiB/s measured over \(seconds) s", sourceLocation: sourceLocation)
     }
 
+    /// Two downloads of `count` bytes as `user` at once: when each started and ended, and the span from the
+    /// first start to the last end (the two may start a moment apart).
+    static func twoDownloadsAtOnce(proxyPort: Int, targetPort: Int, count: Int, user: String) async throws -> ((NIODeadline, NIODeadline), (NIODeadline, NIODeadline), Double) {
+        async let first = onThread { try Self.download(proxyPort: proxyPort, targetPort: targetPort, count: count, user: user) }
+        async let second = onThread { try Self.download(proxyPort: proxyPort, targetPort: targetPort, count: count, user: user) }
+        let (one, two) = try await (first, second)
+        return (one, two, Double((max(one.1, two.1) - min(one.0, two.0)).nanoseconds) / 1e9)
+    }
+
     /// Downloads `count` bytes through a tunnel and returns the seconds it took.
     static func timedDownload(proxyPort: Int, targetPort: Int, count: Int, user: String? = nil) throws -> Double {
         let (start, end) = try Self.download(proxyPort: proxyPort, targetPort: targetPort, count: count, user: user)
@@ -170,11 +179,7 @@ struct LimitsTests {
             $0.limits.bandwidthPerUser = Bandwidth(down: 1 << 20)
         }
         let port = proxy.port, targetPort = target.port
-        async let first = onThread { try Self.download(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }
-        async let second = onThread { try Self.download(proxyPort: port, targetPort: targetPort, count: count, user: "alice") }
-        let (one, two) = try await (first, second)
-        // Over the span from the first start to the last end: the two may start a moment apart.
-        let span = Double((max(one.1, two.1) - min(one.0, two.0)).nanoseconds) / 1e9
+        let (one, two, span) = try await Self.twoDownloadsAtOnce(proxyPort: port, targetPort: targetPort, count: count, user: "alice")
         Self.expectOneMebibytePerSecond(2 * count, over: span, "1 MiB/s shared")
         let a = Double((one.1 - one.0).nanoseconds) / 1e9, b = Double((two.1 - two.0).nanoseconds) / 1e9
         #expect(min(a, b) / max(a, b) > 0.75, "each gets about half: \(a) s and \(b) s")

@@ -35,6 +35,13 @@ package enum ServeProcess {
         throw RawSocket.Failure(description: "calzino did not report a listening address")
     }
 
+    /// Stops the server as an operator does (SIGTERM, then a kill after 10 s) and removes its log.
+    package static func stop(_ server: Process, log: URL) async {
+        kill(server.processIdentifier, SIGTERM)
+        if !(await Self.waitForExit(server, seconds: 10)) { server.terminate() }
+        try? FileManager.default.removeItem(at: log)
+    }
+
     package static func waitForExit(_ process: Process, seconds: Int) async -> Bool {
         for _ in 0..<(seconds * 100) where process.isRunning {
             try? await Task.sleep(nanoseconds: 10_000_000)
